@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fulfill-dev/fulfill"
+	"github.com/fulfill-dev/fulfill/internal/queue"
+)
+
+// tx is one transaction's view of the store.
+//
+// A note that shapes many queries below: a failed statement aborts a whole
+// PostgreSQL transaction (every later statement fails until rollback),
+// whereas SQLite carries on. So that callers may react to an expected
+// domain error (already_exists, not_found, insufficient_stock) and go on
+// in the same transaction on both engines, the expected failures are
+// detected without raising a database error: INSERT … ON CONFLICT DO
+// NOTHING, INSERT … SELECT … WHERE EXISTS, guarded UPDATEs, and a zero row
+// count explained afterwards. Constraints still stand behind them.
+type tx struct {
+	tx pgx.Tx
+	q  *queue.Queue[pgx.Tx]
+}
+
+var _ fulfill.Tx = (*tx)(nil)
+
+// Enqueue adds a job that commits or rolls back with this transaction.
+func (t *tx) Enqueue(ctx context.Context, args fulfill.JobArgs, opts *fulfill.JobOpts) error {
+	return t.q.Insert(ctx, t.tx, args, opts)
+}
+
+// exists runs a SELECT EXISTS(…) query.
+func (t *tx) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var ok bool
+	if err := t.tx.QueryRow(ctx, "SELECT EXISTS ("+query+")", args...).Scan(&ok); err != nil {
+		return false, mapErr(err, "check existence")
+	}
+	return ok, nil
+}
+
+// pageLimit applies the store's page size rules: 0 means 100, at most 1000.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// stamp returns t in UTC at the microsecond precision of timestamptz, or
+// now when t is zero, so that what is written reads back equal.
+func stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// utc converts a scanned timestamptz (pgx gives local time) to UTC.
+func utc(t *time.Time) { *t = t.UTC() }
+
+// where builds a conjunction of conditions with numbered placeholders.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add appends a condition whose "?" stands for v.
+func (w *where) add(cond string, v any) {
+	w.args = append(w.args, v)
+	w.conds = append(w.conds, strings.Replace(cond, "?", fmt.Sprintf("$%d", len(w.args)), 1))
+}
+
+// sql returns " WHERE a AND b" or "".
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// limit appends a LIMIT clause for n rows.
+func (w *where) limit(n int) string {
+	w.args = append(w.args, n)
+	return fmt.Sprintf(" LIMIT $%d", len(w.args))
+}

@@ -1,0 +1,284 @@
+// Package sqlite is Fulfill's embedded storage engine: one SQLite file (pure
+// Go, modernc.org/sqlite, no cgo) holding the catalog, stock, API keys and
+// River's job tables, so that a job commits in the same transaction as the
+// data it belongs to.
+//
+// Connections: one writer *sql.DB with exactly one connection serves Update
+// and River (River's SQLite driver requires a single connection, and SQLite
+// has one writer anyway); a reader *sql.DB with several query_only
+// connections serves View, which in WAL mode never waits for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/fulfill-dev/fulfill"
+	"github.com/fulfill-dev/fulfill/internal/queue"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+var _ fulfill.Store = (*Store)(nil)
+
+// readerConns is the size of the read-only pool used by View.
+const readerConns = 4
+
+// busyTimeout is how long a statement waits for another process's write
+// lock (a CLI import next to a running server) before failing with
+// EUnavailable.
+const busyTimeout = 5 * time.Second
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file; it is created when missing.
+	Path string
+	// Synchronous is SQLite's synchronous setting: "NORMAL" (default) or
+	// "FULL" (also "EXTRA").
+	//
+	// NORMAL in WAL mode still survives kill -9 of the process: a commit
+	// has written its WAL frames with write(2) before it returns, so they
+	// sit in the operating system's page cache, which outlives the process.
+	// Only a crash of the operating system or a power cut can lose the most
+	// recent commits (never corrupting the file). FULL fsyncs the WAL on
+	// every commit to survive those too, at a cost in commits per second.
+	Synchronous string
+	// Queue configures the job queue; its Stats is filled in by Open.
+	Queue queue.Config
+	// Logger receives River's and the migrations' logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Store is the SQLite implementation of fulfill.Store.
+type Store struct {
+	writer *sql.DB
+	reader *sql.DB
+	q      *queue.Queue[*sql.Tx]
+	log    *slog.Logger
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating when missing) the database at cfg.Path and builds
+// its job queue. Call Migrate before first use. EInvalid for a bad config;
+// EUnavailable when the file cannot be opened.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	syncMode, err := synchronous(cfg.Synchronous)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Path == "" || strings.ContainsAny(cfg.Path, "?#") {
+		return nil, fulfill.FieldErrorf(fulfill.EInvalid, "path", "database path must be a file name without '?' or '#'")
+	}
+	s := &Store{log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if err := s.openPools(ctx, cfg.Path, syncMode); err != nil {
+		return nil, err
+	}
+	qc := cfg.Queue
+	if qc.Stats == nil {
+		qc.Stats = s.stats
+	}
+	if qc.Logger == nil {
+		qc.Logger = s.log
+	}
+	if s.q, err = queue.New(riversqlite.New(s.writer), qc); err != nil {
+		_ = s.Close()
+		return nil, fulfill.Wrap(err, "build job queue")
+	}
+	return s, nil
+}
+
+func synchronous(v string) (string, error) {
+	switch v = strings.ToUpper(v); v {
+	case "":
+		return "NORMAL", nil
+	case "NORMAL", "FULL", "EXTRA":
+		return v, nil
+	}
+	return "", fulfill.FieldErrorf(fulfill.EInvalid, "synchronous", "synchronous must be NORMAL or FULL")
+}
+
+// openPools opens the writer first: it switches a new file to WAL, which
+// the query_only readers cannot do.
+func (s *Store) openPools(ctx context.Context, path, syncMode string) error {
+	w, err := openDB(ctx, path, 1, writerPragmas(syncMode))
+	if err != nil {
+		return err
+	}
+	r, err := openDB(ctx, path, readerConns, readerPragmas())
+	if err != nil {
+		_ = w.Close()
+		return err
+	}
+	s.writer, s.reader = w, r
+	return nil
+}
+
+func writerPragmas(syncMode string) url.Values {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+syncMode+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	// BEGIN IMMEDIATE takes the write lock at the start of an Update, so a
+	// transaction never fails half-way upgrading a read lock (SQLITE_BUSY
+	// that busy_timeout cannot wait out).
+	q.Set("_txlock", "immediate")
+	return q
+}
+
+func readerPragmas() url.Values {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "query_only(1)")
+	return q
+}
+
+func openDB(ctx context.Context, path string, conns int, q url.Values) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, &fulfill.Error{Code: fulfill.EUnavailable, Message: "cannot open the database", Err: err}
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, &fulfill.Error{Code: fulfill.EUnavailable, Message: "cannot open the database " + path, Err: err}
+	}
+	return db, nil
+}
+
+// Migrate applies Fulfill's migrations (goose, embedded) and River's.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrationsFS, "migrations")
+	if err != nil {
+		return fulfill.Wrap(err, "migrations")
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, sub, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fulfill.Wrap(err, "migrations")
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fulfill.Wrap(err, "apply migrations")
+	}
+	if err := queue.Migrate(ctx, riversqlite.New(s.writer), "", s.log); err != nil {
+		return fulfill.Wrap(err, "apply job queue migrations")
+	}
+	return nil
+}
+
+// Update runs fn in one write transaction (BEGIN IMMEDIATE on the single
+// writer connection). fn must reach the database only through its Tx: the
+// writer pool has one connection, which fn's transaction holds, so using
+// the Store (or Jobs) from inside fn would wait forever.
+func (s *Store) Update(ctx context.Context, fn func(fulfill.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, "begin transaction")
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	if err := fn(&txn{tx: tx, q: s.q}); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit(), "commit")
+}
+
+// View runs fn in a read-only transaction on the reader pool; it sees one
+// consistent snapshot and never waits for writers.
+func (s *Store) View(ctx context.Context, fn func(fulfill.Tx) error) error {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return mapErr(err, "begin read transaction")
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(&txn{tx: tx, q: s.q, readOnly: true}); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit(), "end read transaction")
+}
+
+// Jobs returns the job queue stored in this database.
+func (s *Store) Jobs() fulfill.JobQueue { return s.q }
+
+// Ping checks that the database answers. EUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.reader.ExecContext(ctx, "SELECT 1"); err != nil {
+		return &fulfill.Error{Code: fulfill.EUnavailable, Message: "database does not answer", Err: err}
+	}
+	return nil
+}
+
+// Engine returns "sqlite".
+func (s *Store) Engine() string { return "sqlite" }
+
+// Close closes both connection pools; stop the queue first. A second Close
+// returns the first one's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.reader != nil {
+			errs = append(errs, s.reader.Close())
+		}
+		if s.writer != nil {
+			errs = append(errs, s.writer.Close())
+		}
+		s.closeErr = fulfill.Wrap(errors.Join(errs...), "close database")
+	})
+	return s.closeErr
+}
+
+// stats counts River's jobs with this engine's SQL, on the reader pool so
+// that metrics never queue behind writes.
+func (s *Store) stats(ctx context.Context) (fulfill.JobStats, error) {
+	var st fulfill.JobStats
+	rows, err := s.reader.QueryContext(ctx,
+		`SELECT kind, state, count(*) FROM river_job GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
+		return st, mapErr(err, "job stats")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c fulfill.JobCount
+		var state string
+		if err := rows.Scan(&c.Kind, &state, &c.Count); err != nil {
+			return st, mapErr(err, "job stats")
+		}
+		c.State = queue.FromRiverState(state)
+		st.Counts = append(st.Counts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return st, mapErr(err, "job stats")
+	}
+	// River stores times as "YYYY-MM-DD HH:MM:SS.sss" UTC text; julianday
+	// reads that format. A job retried soon is available with a future
+	// scheduled_at, hence the clamp at zero.
+	var lag float64
+	err = s.reader.QueryRowContext(ctx, `SELECT COALESCE(MAX(0, (julianday('now') - julianday(MIN(scheduled_at))) * 86400.0), 0)
+		FROM river_job WHERE state = 'available'`).Scan(&lag)
+	if err != nil {
+		return st, mapErr(err, "job lag")
+	}
+	st.Lag = time.Duration(lag * float64(time.Second))
+	return st, nil
+}

@@ -1,0 +1,252 @@
+package fulfill
+
+import (
+	"context"
+	"time"
+)
+
+// IdempotencyState is where an idempotent request is.
+type IdempotencyState string
+
+// Idempotency states: in flight (the first request is being served) or done
+// (its response is stored for replay).
+const (
+	IdemInFlight IdempotencyState = "in_flight"
+	IdemDone     IdempotencyState = "done"
+)
+
+// IdempotencyRecord remembers one mutating API call by its Idempotency-Key,
+// scoped to the API key that made it. (Scope, Key) is unique in the
+// database, so two racing requests cannot both begin.
+type IdempotencyRecord struct {
+	Scope       string
+	Key         string
+	Method      string
+	Path        string
+	RequestHash string
+	State       IdempotencyState
+	StatusCode  int
+	Body        []byte
+	CreatedAt   time.Time
+	// LockedUntil bounds an in-flight record left by a crashed request;
+	// after it a retry may take the key over.
+	LockedUntil time.Time
+}
+
+// WebhookStatus is where a received webhook event is in its processing.
+type WebhookStatus string
+
+// Webhook event statuses.
+const (
+	WebhookReceived  WebhookStatus = "received"  // stored, job queued
+	WebhookProcessed WebhookStatus = "processed" // had its effect
+	WebhookIgnored   WebhookStatus = "ignored"   // valid but nothing to do (unknown order or type, duplicate effect)
+	WebhookFailed    WebhookStatus = "failed"    // processing failed; see Error, replayable
+)
+
+// Valid reports whether s is a known webhook status.
+func (s WebhookStatus) Valid() bool {
+	switch s {
+	case WebhookReceived, WebhookProcessed, WebhookIgnored, WebhookFailed:
+		return true
+	}
+	return false
+}
+
+// WebhookEvent is a verified gateway event in the inbox. (Provider,
+// EventID) is unique, so a redelivered event is stored once.
+type WebhookEvent struct {
+	ID          string           `json:"id"`
+	Provider    string           `json:"provider"`
+	EventID     string           `json:"event_id"`
+	Type        PaymentEventType `json:"type"`
+	RawType     string           `json:"raw_type"`
+	OrderID     string           `json:"order_id,omitempty"`
+	IntentID    string           `json:"intent_id,omitempty"`
+	Amount      Money            `json:"amount"`
+	OccurredAt  time.Time        `json:"occurred_at"`
+	Payload     []byte           `json:"-"`
+	Status      WebhookStatus    `json:"status"`
+	Error       string           `json:"error,omitempty"`
+	Attempts    int              `json:"attempts"`
+	ReceivedAt  time.Time        `json:"received_at"`
+	ProcessedAt *time.Time       `json:"processed_at,omitempty"`
+}
+
+// WebhookFilter selects inbox events, newest first; Page.After is an event
+// id.
+type WebhookFilter struct {
+	Status   WebhookStatus
+	Provider string
+	Page     Page
+}
+
+// ReservationKind tells a firm reservation from a checkout hold.
+type ReservationKind string
+
+// Reservation kinds.
+const (
+	ReservationFirm ReservationKind = "reservation" // made at payment
+	ReservationHold ReservationKind = "hold"        // soft hold at checkout, with a TTL
+)
+
+// Reservation is stock of one SKU in one bin promised to one order. The
+// units are counted in the bin's reserved figure (through a MoveStock of
+// kind reservation); this row says whose they are.
+type Reservation struct {
+	OrderID   string          `json:"order_id"`
+	SKU       string          `json:"sku"`
+	Warehouse string          `json:"warehouse"`
+	Bin       string          `json:"bin"`
+	Quantity  int64           `json:"quantity"`
+	Kind      ReservationKind `json:"kind"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Notification is a customer- or merchant-visible event queued for the
+// notification stage. DedupeKey is unique: the same event is queued once.
+type Notification struct {
+	ID        string    `json:"id"`
+	OrderID   string    `json:"order_id,omitempty"`
+	Event     string    `json:"event"`
+	DedupeKey string    `json:"dedupe_key"`
+	Payload   []byte    `json:"payload"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// OrderFilter selects orders. Orders list newest first; Page.After is an
+// order id (ids sort by creation time).
+type OrderFilter struct {
+	Status OrderStatus
+	Page   Page
+}
+
+// SandboxIntent is a payment intent of the built-in sandbox gateway, kept
+// in Fulfill's own database.
+type SandboxIntent struct {
+	ID      string      `json:"id"`
+	OrderID string      `json:"order_id"`
+	Amount  Money       `json:"amount"`
+	Capture CaptureMode `json:"capture"`
+	Email   string      `json:"email,omitempty"`
+	// Status: requires_payment, authorized, succeeded, failed, canceled,
+	// refunded.
+	Status    string    `json:"status"`
+	Refunded  int64     `json:"refunded"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// StockThreshold is the low-stock level of one SKU in one warehouse. Low
+// says the last check found available stock at or below Threshold.
+type StockThreshold struct {
+	SKU       string `json:"sku"`
+	Warehouse string `json:"warehouse"`
+	Threshold int64  `json:"threshold"`
+	Low       bool   `json:"low"`
+}
+
+// PipelineTx is the part of a transaction the checkout, payment and
+// inventory stages use. Every method returns *Error codes as documented.
+type PipelineTx interface {
+	// CreateOrder inserts o with its lines and timeline. EAlreadyExists when
+	// the id, or (Payment.Provider, Payment.IntentID) when set, is taken.
+	CreateOrder(ctx context.Context, o *Order) error
+	// GetOrder returns an order with lines, timeline and allocations.
+	// ENotFound.
+	GetOrder(ctx context.Context, id string) (*Order, error)
+	// OrderByIntent finds the order of a gateway intent. ENotFound.
+	OrderByIntent(ctx context.Context, provider, intentID string) (*Order, error)
+	// UpdateOrder loads the order locked for this transaction, calls fn on
+	// it and saves what fn changed: status (as a guarded update on the
+	// status it was loaded with), payment, allocations, expiry and any
+	// timeline entries fn appended. fn's error aborts the save and is
+	// returned. ENotFound; EConflict when the guard fails.
+	UpdateOrder(ctx context.Context, id string, fn func(*Order) error) (*Order, error)
+	// ListOrders lists orders newest first, by status when set.
+	ListOrders(ctx context.Context, f OrderFilter) ([]Order, error)
+	// PaidOrdersToAllocate returns up to limit orders in status paid, in
+	// order of payment confirmation (Payment.ConfirmedAt, then the order's
+	// arrival sequence), locking them for this transaction.
+	PaidOrdersToAllocate(ctx context.Context, limit int) ([]Order, error)
+	// ExpiredOrders returns ids of pending_payment orders whose ExpiresAt is
+	// before now, oldest first, at most limit.
+	ExpiredOrders(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// LockAllocator serialises reservation decisions across processes for
+	// the rest of the transaction (an advisory lock on PostgreSQL; SQLite's
+	// single writer already does).
+	LockAllocator(ctx context.Context) error
+
+	// BeginIdempotency inserts rec as in flight. When (Scope, Key) exists it
+	// inserts nothing and returns the stored record (which may be stale in
+	// flight; the caller decides), else nil.
+	BeginIdempotency(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, error)
+	// TakeOverIdempotency replaces an in-flight record whose LockedUntil has
+	// passed with rec, and reports whether it did.
+	TakeOverIdempotency(ctx context.Context, rec *IdempotencyRecord, now time.Time) (bool, error)
+	// FinishIdempotency stores the response of (scope, key) and marks it done.
+	// ENotFound.
+	FinishIdempotency(ctx context.Context, scope, key string, status int, body []byte) error
+	// DeleteIdempotency forgets (scope, key) so that a retry runs again.
+	DeleteIdempotency(ctx context.Context, scope, key string) error
+	// PurgeIdempotency deletes records created before cutoff and returns how
+	// many it deleted.
+	PurgeIdempotency(ctx context.Context, cutoff time.Time) (int64, error)
+
+	// InsertWebhookEvent stores e unless (Provider, EventID) exists, and
+	// reports whether it inserted.
+	InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, error)
+	// GetWebhookEvent returns one event by id. ENotFound.
+	GetWebhookEvent(ctx context.Context, id string) (*WebhookEvent, error)
+	// ListWebhookEvents lists events newest first.
+	ListWebhookEvents(ctx context.Context, f WebhookFilter) ([]WebhookEvent, error)
+	// MarkWebhookEvent sets an event's status and error, adds one attempt
+	// and stamps ProcessedAt with at. ENotFound.
+	MarkWebhookEvent(ctx context.Context, id string, status WebhookStatus, errMsg string, at time.Time) error
+
+	// AddReservation records reserved units of an order (the caller moves
+	// the stock with MoveStock in the same transaction).
+	AddReservation(ctx context.Context, r Reservation) error
+	// Reservations lists an order's reservations (holds and firm).
+	Reservations(ctx context.Context, orderID string) ([]Reservation, error)
+	// DeleteReservations removes an order's reservations of kind (all kinds
+	// when empty) and returns what it removed.
+	DeleteReservations(ctx context.Context, orderID string, kind ReservationKind) ([]Reservation, error)
+	// ConvertHolds turns an order's holds into firm reservations and returns
+	// them.
+	ConvertHolds(ctx context.Context, orderID string) ([]Reservation, error)
+	// ExpiredHolds returns order ids with holds expired before now, at most
+	// limit.
+	ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
+
+	// AddNotification queues n unless its DedupeKey exists; it reports
+	// whether it inserted.
+	AddNotification(ctx context.Context, n *Notification) (bool, error)
+	// Notifications lists an order's notifications in creation order.
+	Notifications(ctx context.Context, orderID string) ([]Notification, error)
+
+	// BackorderedOrders returns up to limit backordered orders in order of
+	// payment confirmation, locked for this transaction.
+	BackorderedOrders(ctx context.Context, limit int) ([]Order, error)
+
+	// SetStockThreshold sets the low-stock threshold of a SKU in a
+	// warehouse (keeping its Low flag). ENotFound for an unknown SKU or
+	// warehouse.
+	SetStockThreshold(ctx context.Context, th StockThreshold) error
+	// StockThresholds returns the thresholds of the given SKU (all when
+	// empty).
+	StockThresholds(ctx context.Context, sku string) ([]StockThreshold, error)
+	// MarkStockLow records whether the SKU is below its threshold in the
+	// warehouse, so that stock.low is raised once per crossing. ENotFound.
+	MarkStockLow(ctx context.Context, sku, warehouse string, low bool) error
+
+	// CreateSandboxIntent stores a sandbox intent. EAlreadyExists.
+	CreateSandboxIntent(ctx context.Context, si *SandboxIntent) error
+	// GetSandboxIntent returns one, locked for this transaction. ENotFound.
+	GetSandboxIntent(ctx context.Context, id string) (*SandboxIntent, error)
+	// UpdateSandboxIntent saves si if its stored status is still expected.
+	// ENotFound; EConflict when the status moved.
+	UpdateSandboxIntent(ctx context.Context, si *SandboxIntent, expected string) error
+}
