@@ -205,6 +205,10 @@ type PipelineTx interface {
 	// MarkWebhookEvent sets an event's status and error, adds one attempt
 	// and stamps ProcessedAt with at. ENotFound.
 	MarkWebhookEvent(ctx context.Context, id string, status WebhookStatus, errMsg string, at time.Time) error
+	// ReceivedWebhookEvents returns up to limit events in status received,
+	// in order of OccurredAt, then arrival (the order the payment stage
+	// applies them in), locked for this transaction.
+	ReceivedWebhookEvents(ctx context.Context, limit int) ([]WebhookEvent, error)
 
 	// AddReservation records reserved units of an order (the caller moves
 	// the stock with MoveStock in the same transaction).

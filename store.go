@@ -35,6 +35,10 @@ type Page struct {
 
 // Tx is one transaction's view of the store.
 type Tx interface {
+	// PipelineTx holds the checkout, payment and inventory-lock stages'
+	// storage (pipeline.go).
+	PipelineTx
+
 	// CreateProduct inserts p. EAlreadyExists when the SKU (or a non-empty
 	// barcode) is taken.
 	CreateProduct(ctx context.Context, p *Product) error

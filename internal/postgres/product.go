@@ -11,13 +11,13 @@ import (
 )
 
 const productCols = `sku, name, barcode, price_amount, currency, weight_grams,
-	length_mm, width_mm, height_mm, active, created_at, updated_at`
+	length_mm, width_mm, height_mm, active, out_of_stock_policy, created_at, updated_at`
 
 func scanProduct(row pgx.CollectableRow) (fulfill.Product, error) {
 	var p fulfill.Product
 	d := &p.DimensionsMM
 	err := row.Scan(&p.SKU, &p.Name, &p.Barcode, &p.Price.Amount, &p.Price.Currency, &p.WeightGrams,
-		&d.Length, &d.Width, &d.Height, &p.Active, &p.CreatedAt, &p.UpdatedAt)
+		&d.Length, &d.Width, &d.Height, &p.Active, &p.OutOfStockPolicy, &p.CreatedAt, &p.UpdatedAt)
 	utc(&p.CreatedAt)
 	utc(&p.UpdatedAt)
 	return p, err
@@ -31,10 +31,10 @@ func (t *tx) CreateProduct(ctx context.Context, p *fulfill.Product) error {
 	// ON CONFLICT DO NOTHING (no target) covers both the key and the
 	// partial barcode index; see the note on tx.
 	tag, err := t.tx.Exec(ctx, `INSERT INTO products (`+productCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT DO NOTHING`,
 		p.SKU, p.Name, p.Barcode, p.Price.Amount, p.Price.Currency, p.WeightGrams,
-		d.Length, d.Width, d.Height, p.Active, p.CreatedAt, p.UpdatedAt)
+		d.Length, d.Width, d.Height, p.Active, string(p.OutOfStockPolicy), p.CreatedAt, p.UpdatedAt)
 	if err != nil {
 		return mapErr(err, "create product")
 	}
@@ -65,12 +65,12 @@ func (t *tx) UpdateProduct(ctx context.Context, p *fulfill.Product) error {
 	var created time.Time
 	err := t.tx.QueryRow(ctx, `UPDATE products SET name = $2, barcode = $3, price_amount = $4,
 			currency = $5, weight_grams = $6, length_mm = $7, width_mm = $8, height_mm = $9,
-			active = $10, updated_at = $11
+			active = $10, updated_at = $11, out_of_stock_policy = $12
 		WHERE sku = $1 AND NOT EXISTS (
 			SELECT 1 FROM products o WHERE $3 <> '' AND o.barcode = $3 AND o.sku <> $1)
 		RETURNING created_at`,
 		p.SKU, p.Name, p.Barcode, p.Price.Amount, p.Price.Currency, p.WeightGrams,
-		d.Length, d.Width, d.Height, p.Active, p.UpdatedAt).Scan(&created)
+		d.Length, d.Width, d.Height, p.Active, p.UpdatedAt, string(p.OutOfStockPolicy)).Scan(&created)
 	if err == nil {
 		p.CreatedAt = created.UTC()
 		return nil

@@ -49,6 +49,9 @@ type Store struct {
 	queue  *queue.Queue[pgx.Tx]
 	schema string
 	log    *slog.Logger
+	// allocKey is the advisory lock that serialises reservation decisions
+	// of this schema (LockAllocator).
+	allocKey int64
 }
 
 // Open connects to PostgreSQL, creates cfg.Schema when set, and builds the
@@ -63,6 +66,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, schema: cfg.Schema, log: log}
+	s.allocKey = s.lockKey("fulfill-allocator:")
 	if err := s.createSchema(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -141,9 +145,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // lockID is the advisory lock that serialises migrations of one schema;
 // other schemas (parallel tests) migrate at the same time.
-func (s *Store) lockID() int64 {
+func (s *Store) lockID() int64 { return s.lockKey("fulfill-migrate:") }
+
+// lockKey derives an advisory lock key from purpose and the schema, so
+// that stores on other schemas (parallel tests) never contend.
+func (s *Store) lockKey(purpose string) int64 {
 	h := fnv.New64a()
-	_, _ = h.Write([]byte("fulfill-migrate:" + s.schema))
+	_, _ = h.Write([]byte(purpose + s.schema))
 	return int64(h.Sum64() >> 1)
 }
 
@@ -166,7 +174,8 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(fulfill.Tx)
 	// Always roll back (a no-op after Commit), so that an error or a panic
 	// in fn never leaks the connection. Its error is secondary to fn's.
 	defer func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(&tx{tx: ptx, q: s.queue}); err != nil {
+	t := &tx{tx: ptx, q: s.queue, readOnly: opts.AccessMode == pgx.ReadOnly, allocKey: s.allocKey}
+	if err := fn(t); err != nil {
 		return err
 	}
 	if err := ptx.Commit(ctx); err != nil {

@@ -25,6 +25,19 @@ import (
 type tx struct {
 	tx pgx.Tx
 	q  *queue.Queue[pgx.Tx]
+	// readOnly is set in View: row locks (FOR UPDATE) are refused there,
+	// and a reader needs none.
+	readOnly bool
+	// allocKey is the advisory lock of LockAllocator, per schema.
+	allocKey int64
+}
+
+// forUpdate returns " FOR UPDATE" in a read-write transaction.
+func (t *tx) forUpdate() string {
+	if t.readOnly {
+		return ""
+	}
+	return " FOR UPDATE"
 }
 
 var _ fulfill.Tx = (*tx)(nil)
@@ -62,6 +75,9 @@ func stamp(t time.Time) time.Time {
 	}
 	return t.UTC().Truncate(time.Microsecond)
 }
+
+// micro returns t in UTC at microsecond precision, zero staying zero.
+func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // utc converts a scanned timestamptz (pgx gives local time) to UTC.
 func utc(t *time.Time) { *t = t.UTC() }

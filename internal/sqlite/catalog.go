@@ -44,13 +44,13 @@ func affected(res sql.Result, err error, what string) error {
 }
 
 const productCols = `sku, name, barcode, price_amount, price_currency, weight_grams,
-	length_mm, width_mm, height_mm, active, created_at, updated_at`
+	length_mm, width_mm, height_mm, active, out_of_stock_policy, created_at, updated_at`
 
 func scanProduct(s scanner) (*fulfill.Product, error) {
 	var p fulfill.Product
 	d := &p.DimensionsMM
 	err := s.Scan(&p.SKU, &p.Name, &p.Barcode, &p.Price.Amount, &p.Price.Currency, &p.WeightGrams,
-		&d.Length, &d.Width, &d.Height, &p.Active, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt})
+		&d.Length, &d.Width, &d.Height, &p.Active, &p.OutOfStockPolicy, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt})
 	return &p, err
 }
 
@@ -62,9 +62,9 @@ func (t *txn) CreateProduct(ctx context.Context, p *fulfill.Product) error {
 	p.CreatedAt, p.UpdatedAt = orNow(p.CreatedAt), orNow(p.UpdatedAt)
 	d := p.DimensionsMM
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO products (`+productCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.SKU, p.Name, p.Barcode, p.Price.Amount, p.Price.Currency, p.WeightGrams,
-		d.Length, d.Width, d.Height, p.Active, formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
+		d.Length, d.Width, d.Height, p.Active, string(p.OutOfStockPolicy), formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
 	return mapErr(err, "product")
 }
 
@@ -78,9 +78,9 @@ func (t *txn) UpdateProduct(ctx context.Context, p *fulfill.Product) error {
 	d := p.DimensionsMM
 	err := t.tx.QueryRowContext(ctx, `UPDATE products SET name = ?, barcode = ?, price_amount = ?,
 		price_currency = ?, weight_grams = ?, length_mm = ?, width_mm = ?, height_mm = ?, active = ?,
-		updated_at = ? WHERE sku = ? RETURNING created_at`,
+		out_of_stock_policy = ?, updated_at = ? WHERE sku = ? RETURNING created_at`,
 		p.Name, p.Barcode, p.Price.Amount, p.Price.Currency, p.WeightGrams, d.Length, d.Width, d.Height,
-		p.Active, formatTime(p.UpdatedAt), p.SKU).Scan(timeCol{&p.CreatedAt})
+		p.Active, string(p.OutOfStockPolicy), formatTime(p.UpdatedAt), p.SKU).Scan(timeCol{&p.CreatedAt})
 	return mapErr(err, "product")
 }
 

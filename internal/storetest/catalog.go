@@ -33,6 +33,7 @@ func testProductCreateGet(t *testing.T, h Harness) {
 	s := open(t, h)
 	p := newProduct("WHEY-2KG-CHOC")
 	p.Barcode = gtin(890123)
+	p.OutOfStockPolicy = fulfill.PolicyBackorder
 	update(t, s, func(tx fulfill.Tx) error { return tx.CreateProduct(t.Context(), p) })
 	view(t, s, func(tx fulfill.Tx) error {
 		got, err := tx.GetProduct(t.Context(), p.SKU)
@@ -81,6 +82,7 @@ func testProductUpdate(t *testing.T, h Harness) {
 	a2 := *a
 	a2.Name, a2.Price.Amount, a2.Active, a2.Barcode = "Renamed", 5, false, gtin(3)
 	a2.WeightGrams, a2.DimensionsMM.Height = 7, 9
+	a2.OutOfStockPolicy = fulfill.PolicyRefund
 	a2.UpdatedAt = ts.Add(90 * 60e9)
 	update(t, s, func(tx fulfill.Tx) error { return tx.UpdateProduct(t.Context(), &a2) })
 	view(t, s, func(tx fulfill.Tx) error {

@@ -53,6 +53,10 @@ func Run(t *testing.T, h Harness) {
 		{"APIKey", apiKeyTests},
 		{"Tx", txTests},
 		{"Job", jobTests},
+		{"Order", orderTests},
+		{"Idempotency", idempotencyTests},
+		{"Webhook", webhookTests},
+		{"Reservation", reservationTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

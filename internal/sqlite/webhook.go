@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/fulfill-dev/fulfill"
+)
+
+const webhookCols = `id, provider, event_id, type, raw_type, order_id, intent_id, amount, currency,
+	occurred_at, payload, status, error, attempts, received_at, processed_at`
+
+func scanWebhook(s scanner) (*fulfill.WebhookEvent, error) {
+	var e fulfill.WebhookEvent
+	err := s.Scan(&e.ID, &e.Provider, &e.EventID, &e.Type, &e.RawType, &e.OrderID, &e.IntentID,
+		&e.Amount.Amount, &e.Amount.Currency, timeCol{&e.OccurredAt}, &e.Payload, &e.Status, &e.Error,
+		&e.Attempts, timeCol{&e.ReceivedAt}, nullTimeCol{&e.ProcessedAt})
+	return &e, err
+}
+
+// InsertWebhookEvent stores e unless (Provider, EventID) exists and reports
+// whether it inserted. An empty ID becomes a new whk_ id, an empty Status
+// received, a zero ReceivedAt now. The unique index decides a race between
+// two deliveries of one event.
+func (t *txn) InsertWebhookEvent(ctx context.Context, e *fulfill.WebhookEvent) (bool, error) {
+	if err := t.writable("insert webhook event"); err != nil {
+		return false, err
+	}
+	e.ReceivedAt = orNow(e.ReceivedAt)
+	if e.ID == "" {
+		e.ID = fulfill.NewID("whk", e.ReceivedAt)
+	}
+	if e.Status == "" {
+		e.Status = fulfill.WebhookReceived
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_events (`+webhookCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (provider, event_id) DO NOTHING`,
+		e.ID, e.Provider, e.EventID, string(e.Type), e.RawType, e.OrderID, e.IntentID, e.Amount.Amount,
+		e.Amount.Currency, formatTime(e.OccurredAt), e.Payload, string(e.Status), e.Error, e.Attempts,
+		formatTime(e.ReceivedAt), nullTime(e.ProcessedAt))
+	if err != nil {
+		return false, mapErr(err, "webhook event")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, mapErr(err, "webhook event")
+}
+
+// GetWebhookEvent returns one event. ENotFound.
+func (t *txn) GetWebhookEvent(ctx context.Context, id string) (*fulfill.WebhookEvent, error) {
+	e, err := scanWebhook(t.tx.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhook_events WHERE id = ?`, id))
+	if err != nil {
+		return nil, mapErr(err, "webhook event")
+	}
+	return e, nil
+}
+
+// ListWebhookEvents lists events newest first (by id) after Page.After.
+func (t *txn) ListWebhookEvents(ctx context.Context, f fulfill.WebhookFilter) ([]fulfill.WebhookEvent, error) {
+	q, args := `SELECT `+webhookCols+` FROM webhook_events WHERE 1 = 1`, []any{}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.Provider != "" {
+		q += ` AND provider = ?`
+		args = append(args, f.Provider)
+	}
+	if f.Page.After != "" {
+		q += ` AND id < ?`
+		args = append(args, f.Page.After)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	return list(ctx, t.tx, q, append(args, limit(f.Page.Limit)), "webhook events", scanWebhook)
+}
+
+// MarkWebhookEvent sets an event's status and error, adds an attempt and
+// stamps ProcessedAt. EInvalid for an unknown status; ENotFound.
+func (t *txn) MarkWebhookEvent(ctx context.Context, id string, status fulfill.WebhookStatus, errMsg string, at time.Time) error {
+	if err := t.writable("mark webhook event"); err != nil {
+		return err
+	}
+	if !status.Valid() {
+		return fulfill.FieldErrorf(fulfill.EInvalid, "status", "unknown webhook status %q", status)
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE webhook_events SET status = ?, error = ?, attempts = attempts + 1,
+		processed_at = ? WHERE id = ?`, string(status), errMsg, formatTime(orNow(at)), id)
+	return affected(res, err, "webhook event")
+}
+
+// ReceivedWebhookEvents returns up to limit received events by occurrence,
+// then arrival (seq), from index webhook_events_status. The transaction
+// holds SQLite's single write lock, so the claim needs no row locks.
+func (t *txn) ReceivedWebhookEvents(ctx context.Context, n int) ([]fulfill.WebhookEvent, error) {
+	return list(ctx, t.tx, `SELECT `+webhookCols+` FROM webhook_events WHERE status = ?
+		ORDER BY occurred_at, seq LIMIT ?`, []any{string(fulfill.WebhookReceived), limit(n)},
+		"webhook events", scanWebhook)
+}
