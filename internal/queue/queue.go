@@ -153,9 +153,20 @@ func insertOpts(o *fulfill.JobOpts) *river.InsertOpts {
 	}
 	ro := &river.InsertOpts{MaxAttempts: o.MaxAttempts, ScheduledAt: o.ScheduledAt, Queue: o.Queue}
 	if o.UniqueByArgs {
-		ro.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: o.UniquePeriod}
+		// Unique only while the first job has yet to finish: River's default
+		// also counts completed jobs, which would drop every later job with
+		// the same args for good.
+		ro.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: o.UniquePeriod, ByState: uniqueStates}
 	}
 	return ro
+}
+
+// uniqueStates are the states in which a job blocks an identical insert:
+// River's required set (pending, scheduled, available, running) plus
+// retryable.
+var uniqueStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
 // Start begins working jobs (a no-op for an insert-only queue).

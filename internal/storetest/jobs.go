@@ -32,6 +32,7 @@ var jobTests = map[string]func(*testing.T, Harness){
 	"RetriedThenDead":     testJobDeadAndRetry,
 	"ScheduledWaits":      testJobScheduled,
 	"UniqueByArgs":        testJobUnique,
+	"UniqueAfterComplete": testJobUniqueAfterComplete,
 	"Stats":               testJobStats,
 	"GetRetryNotFound":    testJobNotFound,
 }
@@ -202,6 +203,21 @@ func testJobUnique(t *testing.T, h Harness) {
 	if len(jobs) != 2 {
 		t.Fatalf("%d jobs, want 2 (one per distinct args)", len(jobs))
 	}
+}
+
+// testJobUniqueAfterComplete: uniqueness lasts while the first job waits or
+// runs; once it completed, the same args can be enqueued and run again.
+func testJobUniqueAfterComplete(t *testing.T, h Harness) {
+	var w worker
+	s := h.Open(t, h.NewDB(t), w.config())
+	startJobs(t, s)
+	opts := &fulfill.JobOpts{UniqueByArgs: true}
+	enqueue(t, s, testJob{Key: "again"}, opts)
+	waitFor(t, jobWait, "first run to complete", func() bool {
+		return len(listJobs(t, s, fulfill.JobFilter{State: fulfill.JobCompleted})) == 1
+	})
+	enqueue(t, s, testJob{Key: "again"}, opts)
+	waitFor(t, jobWait, "second run", func() bool { return w.runs.get("again") == 2 })
 }
 
 func testJobStats(t *testing.T, h Harness) {
