@@ -196,7 +196,8 @@ type PipelineTx interface {
 	PurgeIdempotency(ctx context.Context, cutoff time.Time) (int64, error)
 
 	// InsertWebhookEvent stores e unless (Provider, EventID) exists, and
-	// reports whether it inserted.
+	// reports whether it inserted. On a duplicate it sets e.ID and e.Status
+	// from the stored event.
 	InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, error)
 	// GetWebhookEvent returns one event by id. ENotFound.
 	GetWebhookEvent(ctx context.Context, id string) (*WebhookEvent, error)

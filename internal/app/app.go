@@ -7,6 +7,8 @@ package app
 
 import (
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/fulfill-dev/fulfill"
 )
@@ -19,12 +21,61 @@ const (
 	ActorSystem = "system"
 )
 
+// Defaults of Options.
+const (
+	// DefaultOrderTTL is how long an unpaid order waits for its payment.
+	DefaultOrderTTL = 30 * time.Minute
+	// DefaultIdempotencyTTL is how long an Idempotency-Key is remembered.
+	DefaultIdempotencyTTL = 24 * time.Hour
+	// DefaultHoldTTL is how long a checkout hold keeps stock.
+	DefaultHoldTTL = 10 * time.Minute
+	// DefaultWebhookBatchWait is how long the webhook inbox waits to group
+	// more events into one commit.
+	DefaultWebhookBatchWait = 2 * time.Millisecond
+	// DefaultWebhookBatchMax is the most webhook events in one commit.
+	DefaultWebhookBatchMax = 256
+)
+
 // Options configures an App; zero fields take defaults.
 type Options struct {
 	// Clock tells the time (default fulfill.SystemClock).
 	Clock fulfill.Clock
 	// Logger receives audit and error logs (default slog.Default()).
 	Logger *slog.Logger
+
+	// Gateways are the configured payment gateways by provider name
+	// (sandbox, stripe, razorpay, paypal). Checkout accepts only these.
+	Gateways map[string]fulfill.Gateway
+	// Sandbox plays the shopper on the sandbox gateway's payment page; nil
+	// when the sandbox is not configured.
+	Sandbox SandboxPayments
+	// OrderTTL is how long an unpaid order lives before expire_orders
+	// cancels it (default 30m).
+	OrderTTL time.Duration
+	// IdempotencyTTL is how long Idempotency-Keys are kept (default 24h;
+	// shorter values are raised to 24h, the guarantee of the API).
+	IdempotencyTTL time.Duration
+	// WebhookBatchWait and WebhookBatchMax bound a group commit of the
+	// webhook inbox (defaults 2ms and 256 events).
+	WebhookBatchWait time.Duration
+	WebhookBatchMax  int
+
+	// DefaultPolicy is the merchant's out-of-stock policy for paid orders
+	// that get no stock; products may override it (W4 documents the
+	// default: void for manual capture, refund for automatic).
+	DefaultPolicy fulfill.OutOfStockPolicy
+	// HoldAtCheckout places a soft hold on stock at checkout.
+	HoldAtCheckout bool
+	// HoldTTL is how long a checkout hold lasts (default 10m).
+	HoldTTL time.Duration
+	// PostalPrefixes locates customers without coordinates by the longest
+	// matching postal-code prefix.
+	PostalPrefixes map[string]fulfill.GeoPoint
+	// DefaultWarehouse serves customers that can't be located.
+	DefaultWarehouse string
+	// PaymentBatch is the most webhook events one transaction of the
+	// payment stage applies (default 500; W4, payments.go).
+	PaymentBatch int
 }
 
 // App runs Fulfill's use cases against one store.
@@ -32,6 +83,12 @@ type App struct {
 	store fulfill.Store
 	clock fulfill.Clock
 	log   *slog.Logger
+	opts  Options
+
+	// inbox is the webhook group-commit batcher, started on first use and
+	// stopped by Close.
+	inboxOnce sync.Once
+	inbox     *inbox
 }
 
 // New returns an App on store s.
@@ -43,5 +100,35 @@ func New(s fulfill.Store, o Options) *App {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
+	if o.OrderTTL <= 0 {
+		o.OrderTTL = DefaultOrderTTL
+	}
+	if o.IdempotencyTTL < DefaultIdempotencyTTL {
+		o.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if o.HoldTTL <= 0 {
+		o.HoldTTL = DefaultHoldTTL
+	}
+	if o.WebhookBatchWait <= 0 {
+		o.WebhookBatchWait = DefaultWebhookBatchWait
+	}
+	if o.WebhookBatchMax <= 0 {
+		o.WebhookBatchMax = DefaultWebhookBatchMax
+	}
+	if o.PaymentBatch <= 0 {
+		o.PaymentBatch = DefaultPaymentBatch
+	}
+	a.opts = o
 	return a
+}
+
+// Close stops the App's background work (the webhook inbox batcher),
+// finishing what was already submitted. Call it after the HTTP server has
+// stopped taking requests and before closing the store.
+func (a *App) Close() error {
+	a.inboxOnce.Do(func() {}) // a batcher never started stays unstarted
+	if a.inbox != nil {
+		a.inbox.close()
+	}
+	return nil
 }

@@ -178,7 +178,8 @@ func (a *App) importStock(ctx context.Context, tx fulfill.Tx, r row) (outcome, e
 	if _, err := tx.MoveStock(ctx, m); err != nil {
 		return 0, withField(err, fulfill.EInsufficient, "quantity")
 	}
-	return out, nil
+	// Backorders first, low-stock check (backorder.go).
+	return out, a.afterStockMove(ctx, tx, m)
 }
 
 // binStock returns the stock of sku in one bin; found is false when the

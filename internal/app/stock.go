@@ -74,8 +74,10 @@ func (a *App) ReceiveStock(ctx context.Context, actor string, r Receipt) (*fulfi
 		if !b.Active {
 			return fulfill.FieldErrorf(fulfill.EConflict, "bin", "bin %s is inactive", r.Bin)
 		}
-		e, err = tx.MoveStock(ctx, m)
-		return err
+		if e, err = tx.MoveStock(ctx, m); err != nil {
+			return err
+		}
+		return a.afterStockMove(ctx, tx, m) // backorders first, low-stock check (backorder.go)
 	})
 	if err != nil {
 		return nil, err
@@ -103,12 +105,15 @@ func (a *App) AdjustStock(ctx context.Context, actor string, adj Adjustment) (*f
 	return a.move(ctx, m)
 }
 
-// move applies one movement in its own transaction.
+// move applies one movement in its own transaction, with the hook of
+// backorders and low-stock thresholds (backorder.go).
 func (a *App) move(ctx context.Context, m fulfill.StockMovement) (*fulfill.LedgerEntry, error) {
 	var e *fulfill.LedgerEntry
 	err := a.store.Update(ctx, func(tx fulfill.Tx) (err error) {
-		e, err = tx.MoveStock(ctx, m)
-		return err
+		if e, err = tx.MoveStock(ctx, m); err != nil {
+			return err
+		}
+		return a.afterStockMove(ctx, tx, m)
 	})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 var (
 	adminOnly = []fulfill.Role{fulfill.RoleAdmin}
 	readers   = []fulfill.Role{fulfill.RoleAdmin, fulfill.RoleMerchant, fulfill.RoleDevice}
+	merchants = []fulfill.Role{fulfill.RoleAdmin, fulfill.RoleMerchant}
 )
 
 // authenticate requires "Authorization: Bearer <key>" with a live key.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/fulfill-dev/fulfill"
+	"github.com/fulfill-dev/fulfill/internal/app"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -23,6 +24,9 @@ var statusOf = map[fulfill.ErrorCode]int{
 	fulfill.ERateLimited:     http.StatusTooManyRequests,
 	fulfill.EUnavailable:     http.StatusServiceUnavailable,
 	fulfill.EInternal:        http.StatusInternalServerError,
+	// Codes of the idempotency and webhook layers (internal/app).
+	app.EIdempotencyKeyReused: http.StatusUnprocessableEntity,
+	app.EInvalidSignature:     http.StatusBadRequest,
 }
 
 // errorBody is the JSON of every error answer.

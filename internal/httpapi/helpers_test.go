@@ -22,7 +22,7 @@ import (
 
 // env is one API server on its own SQLite file.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	store    *sqlite.Store
 	app      *app.App

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/fulfill-dev/fulfill"
 	"github.com/fulfill-dev/fulfill/internal/app"
 )
@@ -27,6 +29,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is shown at GET /.
 	Version string
+	// CheckoutRate limits POST /v1/checkout per client IP and per API key.
+	CheckoutRate RateLimit
+	// Redis, when set, shares the rate-limit counters between processes
+	// (FULFILL_REDIS_URL); otherwise they are in memory.
+	Redis redis.UniversalClient
 }
 
 // server is the state the handlers share.
@@ -37,6 +44,9 @@ type server struct {
 	maxBody int64
 	version string
 	metrics *metrics
+	// limitIP and limitKey rate-limit checkout (nil when off).
+	limitIP  func(http.Handler) http.Handler
+	limitKey func(http.Handler) http.Handler
 }
 
 // New returns the HTTP handler of the whole API.
@@ -54,5 +64,6 @@ func New(cfg Config) http.Handler {
 	if s.version == "" {
 		s.version = "dev"
 	}
+	s.limitIP, s.limitKey = s.checkoutLimiters(cfg.CheckoutRate, cfg.Redis)
 	return s.routes()
 }

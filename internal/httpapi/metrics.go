@@ -15,6 +15,11 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	checkouts       *prometheus.CounterVec
+	webhooks        *prometheus.CounterVec
+	webhookRejected *prometheus.CounterVec
+	webhookAck      *prometheus.HistogramVec
 }
 
 // newMetrics registers the HTTP metrics and the Go and process collectors.
@@ -30,8 +35,25 @@ func newMetrics() *metrics {
 			Help:    "Time to answer HTTP requests, by route pattern and method.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
+		checkouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfill_checkout_total",
+			Help: "Checkout answers by result: created, replayed, rejected, conflict, rate_limited, error.",
+		}, []string{"result"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfill_webhooks_received_total",
+			Help: "Gateway webhooks received, by provider and result: stored, duplicate, rejected, error.",
+		}, []string{"provider", "result"}),
+		webhookRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulfill_webhook_rejected_total",
+			Help: "Gateway webhooks refused and not stored, by provider and reason: invalid_signature, malformed, too_large, unknown_provider.",
+		}, []string{"provider", "reason"}),
+		webhookAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fulfill_webhook_ack_duration_seconds",
+			Help:    "Time from a webhook's arrival to its acknowledgement (verified and durably stored), by provider.",
+			Buckets: []float64{.0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, 1},
+		}, []string{"provider"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration,
+	m.reg.MustRegister(m.requests, m.duration, m.checkouts, m.webhooks, m.webhookRejected, m.webhookAck,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

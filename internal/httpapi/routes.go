@@ -9,8 +9,11 @@ import (
 )
 
 // routes is the whole HTTP surface in one place. Reads of the catalog and
-// stock are open to admin, merchant and device keys; every write, import,
-// job and key route is admin-only. The OpenAPI document (openapi.yaml)
+// stock are open to admin, merchant and device keys; checkout and orders to
+// admin and merchant keys; every other write, import, job, webhook-inbox
+// and key route is admin-only. Every mutating /v1 call honours an
+// Idempotency-Key (idempotency.go). Gateways' webhooks and the sandbox's
+// payment page carry no API key. The OpenAPI document (openapi.yaml)
 // describes the same /v1 routes; a test keeps the two in step.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
@@ -24,8 +27,20 @@ func (s *server) routes() http.Handler {
 	r.Get("/metrics", s.serveMetrics)
 	r.Get("/openapi.yaml", s.openAPI)
 
+	// Gateways authenticate by signature, the sandbox's page by nothing.
+	r.Post("/webhooks/{provider}", s.receiveWebhook)
+	r.Post("/sandbox/payments/{intent_id}/confirm", s.confirmSandbox)
+
+	// Checkout: rate limited per client IP before the key is even checked,
+	// then per key; an Idempotency-Key is required.
 	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate)
+		r.Use(s.countCheckout, orPass(s.limitIP), s.authenticate, s.allow(merchants), orPass(s.limitKey),
+			s.requireIdempotencyKey, s.idempotent)
+		r.Post("/v1/checkout", s.checkout)
+	})
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticate, s.idempotent)
 		read := r.With(s.allow(readers))
 		admin := r.With(s.allow(adminOnly))
 
@@ -59,11 +74,28 @@ func (s *server) routes() http.Handler {
 		admin.Get("/v1/jobs/{id}", s.getJob)
 		admin.Post("/v1/jobs/{id}/retry", s.retryJob)
 
+		shop := r.With(s.allow(merchants))
+		shop.Get("/v1/orders", s.listOrders)
+		shop.Get("/v1/orders/{id}", s.getOrder)
+		shop.Post("/v1/orders/{id}/cancel", s.cancelOrder)
+
+		admin.Get("/v1/webhooks/events", s.listWebhookEvents)
+		admin.Get("/v1/webhooks/events/{id}", s.getWebhookEvent)
+		admin.Post("/v1/webhooks/events/{id}/replay", s.replayWebhookEvent)
+
 		admin.Get("/v1/keys", s.listKeys)
 		admin.Post("/v1/keys", s.createKey)
 		admin.Delete("/v1/keys/{id}", s.revokeKey)
 	})
 	return r
+}
+
+// orPass returns mw, or a middleware that does nothing when mw is nil.
+func orPass(mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	if mw == nil {
+		return passThrough
+	}
+	return mw
 }
 
 // notFound answers a path no route serves.

@@ -47,7 +47,15 @@ func (t *tx) InsertWebhookEvent(ctx context.Context, e *fulfill.WebhookEvent) (b
 	if err != nil {
 		return false, mapErr(err, "insert webhook event")
 	}
-	return tag.RowsAffected() == 1, nil
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	// A redelivery: tell the caller which stored event it duplicates.
+	var status string
+	err = t.tx.QueryRow(ctx, `SELECT id, status FROM webhook_events WHERE provider = $1 AND event_id = $2`,
+		e.Provider, e.EventID).Scan(&e.ID, &status)
+	e.Status = fulfill.WebhookStatus(status)
+	return false, mapErr(err, "insert webhook event")
 }
 
 // GetWebhookEvent returns one event. ENotFound.

@@ -43,7 +43,15 @@ func (t *txn) InsertWebhookEvent(ctx context.Context, e *fulfill.WebhookEvent) (
 		return false, mapErr(err, "webhook event")
 	}
 	n, err := res.RowsAffected()
-	return n == 1, mapErr(err, "webhook event")
+	if err != nil || n == 1 {
+		return n == 1, mapErr(err, "webhook event")
+	}
+	// A redelivery: tell the caller which stored event it duplicates.
+	var status string
+	err = t.tx.QueryRowContext(ctx, `SELECT id, status FROM webhook_events WHERE provider = ? AND event_id = ?`,
+		e.Provider, e.EventID).Scan(&e.ID, &status)
+	e.Status = fulfill.WebhookStatus(status)
+	return false, mapErr(err, "webhook event")
 }
 
 // GetWebhookEvent returns one event. ENotFound.

@@ -79,6 +79,9 @@ func testWebhookInsertGet(t *testing.T, h Harness) {
 	if insertEvent(t, s, again) {
 		t.Fatal("a redelivered event was inserted")
 	}
+	if again.ID != "whk_1" || again.Status != fulfill.WebhookReceived {
+		t.Fatalf("duplicate insert left id %q status %q; want the stored whk_1, received", again.ID, again.Status)
+	}
 	sameEvent(t, getEvent(t, s, "whk_1"), e) // unchanged
 	other := newEvent("whk_3", "evt_1", ts)
 	other.Provider = "stripe"

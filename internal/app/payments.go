@@ -1,0 +1,495 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fulfill-dev/fulfill"
+)
+
+// DefaultPaymentBatch is the default of Options.PaymentBatch: the most
+// webhook events (and leftover paid orders) one transaction of the payment
+// stage applies. Batching is what makes the stage fast: one durable commit
+// for hundreds of decisions.
+const DefaultPaymentBatch = 500
+
+// EventPaymentVoided is the notification of a voided authorization.
+const EventPaymentVoided = "payment.voided"
+
+// ProcessPaymentsArgs is the job that applies received payment webhooks:
+// the webhook inbox enqueues one per group commit.
+type ProcessPaymentsArgs struct{}
+
+// Kind names the job.
+func (ProcessPaymentsArgs) Kind() string { return "process_payments" }
+
+// VoidPaymentArgs is the job that voids an order's uncaptured
+// authorization through its gateway.
+type VoidPaymentArgs struct {
+	OrderID string `json:"order_id"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Kind names the job.
+func (VoidPaymentArgs) Kind() string { return "void_payment" }
+
+// RefundPaymentArgs is the job that refunds an order's captured payment
+// through its gateway and then moves the order to refunded (cause
+// "refunded: <reason>").
+type RefundPaymentArgs struct {
+	OrderID string `json:"order_id"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Kind names the job.
+func (RefundPaymentArgs) Kind() string { return "refund_payment" }
+
+// CapturePaymentArgs is the job that captures an order's authorization
+// (manual capture) once its stock is reserved.
+type CapturePaymentArgs struct {
+	OrderID string `json:"order_id"`
+}
+
+// Kind names the job.
+func (CapturePaymentArgs) Kind() string { return "capture_payment" }
+
+// ProcessPayments is the handler of process_payments. In one transaction
+// under Tx.LockAllocator it first settles any order left paid without
+// stock, then claims up to Options.PaymentBatch received webhook events in order
+// of the gateway's time, then arrival, applies each (a confirmed payment
+// is paid and its stock decided at once, in that order), marks them
+// processed or ignored, queues notifications and next-stage jobs, and
+// commits; it repeats until no received event is left. Several may run at
+// once: the allocator lock serialises them.
+func (a *App) ProcessPayments(ctx context.Context, _ ProcessPaymentsArgs) error {
+	for {
+		n, err := a.paymentBatch(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// paymentBatch runs one transaction of the payment stage and returns how
+// many events and orders it handled.
+func (a *App) paymentBatch(ctx context.Context) (int, error) {
+	var n int
+	err := a.store.Update(ctx, func(tx fulfill.Tx) error {
+		n = 0
+		if err := tx.LockAllocator(ctx); err != nil {
+			return err
+		}
+		r, err := a.newReserver(ctx, tx)
+		if err != nil {
+			return err
+		}
+		left, err := r.allocatePaid(ctx)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.ReceivedWebhookEvents(ctx, a.opts.PaymentBatch)
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			if err := r.applyEvent(ctx, &evs[i]); err != nil {
+				return fmt.Errorf("webhook event %s: %w", evs[i].ID, err)
+			}
+		}
+		n = left + len(evs)
+		return r.finish(ctx)
+	})
+	return n, err
+}
+
+// allocatePaid settles orders that are paid but have no stock decision
+// (left by an operator's move out of exception, or by an older release),
+// in confirmation order, and returns how many it settled.
+func (r *reserver) allocatePaid(ctx context.Context) (int, error) {
+	orders, err := r.tx.PaidOrdersToAllocate(ctx, r.a.opts.PaymentBatch)
+	if err != nil {
+		return 0, err
+	}
+	for i := range orders {
+		_, err := r.update(ctx, orders[i].ID, func(o *fulfill.Order, fu *followUp) error {
+			if o.Status != fulfill.StatusPaid {
+				return errUnchanged
+			}
+			return r.settle(ctx, o, fu, false)
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(orders), nil
+}
+
+// applyEvent applies one event and marks it processed or ignored.
+func (r *reserver) applyEvent(ctx context.Context, ev *fulfill.WebhookEvent) error {
+	ignored, err := r.apply(ctx, ev)
+	if err != nil {
+		return err
+	}
+	st, msg := fulfill.WebhookProcessed, ""
+	if ignored != "" {
+		st, msg = fulfill.WebhookIgnored, ignored
+	}
+	return r.tx.MarkWebhookEvent(ctx, ev.ID, st, msg, r.now)
+}
+
+// apply applies one event and returns why it was ignored ("" when it had
+// its effect).
+func (r *reserver) apply(ctx context.Context, ev *fulfill.WebhookEvent) (string, error) {
+	if ev.Type == fulfill.PaymentEventOther || ev.Type == "" {
+		return "event type " + ev.RawType + " changes nothing", nil
+	}
+	id, err := r.orderOf(ctx, ev)
+	if fulfill.IsCode(err, fulfill.ENotFound) {
+		return "no order for this event", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	fn := r.handler(ev)
+	if fn == nil {
+		return "event type " + string(ev.Type) + " changes nothing", nil
+	}
+	fu, err := r.update(ctx, id, func(o *fulfill.Order, fu *followUp) error {
+		if why := mismatchedIntent(ev, o); why != "" {
+			fu.ignored = why
+			return errUnchanged
+		}
+		return fn(ctx, o, fu)
+	})
+	if fulfill.IsCode(err, fulfill.ENotFound) {
+		return "no order for this event", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return fu.ignored, nil
+}
+
+// orderOf finds the order an event is about: its order id, else its
+// intent.
+func (r *reserver) orderOf(ctx context.Context, ev *fulfill.WebhookEvent) (string, error) {
+	if ev.OrderID != "" {
+		return ev.OrderID, nil
+	}
+	o, err := r.tx.OrderByIntent(ctx, ev.Provider, ev.IntentID)
+	if err != nil {
+		return "", err
+	}
+	return o.ID, nil
+}
+
+// mismatchedIntent says why an event does not belong to o ("" when it
+// does): another provider, or another intent of the same provider.
+func mismatchedIntent(ev *fulfill.WebhookEvent, o *fulfill.Order) string {
+	if o.Payment.Provider != "" && ev.Provider != o.Payment.Provider {
+		return "event of " + ev.Provider + " for an order paid with " + o.Payment.Provider
+	}
+	if ev.IntentID != "" && o.Payment.IntentID != "" && ev.IntentID != o.Payment.IntentID {
+		return "event's intent is not the order's"
+	}
+	return ""
+}
+
+// eventFunc applies one event type to a loaded order.
+type eventFunc func(ctx context.Context, o *fulfill.Order, fu *followUp) error
+
+// handler returns the function of ev's type.
+func (r *reserver) handler(ev *fulfill.WebhookEvent) eventFunc {
+	switch ev.Type {
+	case fulfill.PaymentSucceeded:
+		return func(ctx context.Context, o *fulfill.Order, fu *followUp) error { return r.succeeded(ctx, ev, o, fu) }
+	case fulfill.PaymentFailed:
+		return func(_ context.Context, o *fulfill.Order, fu *followUp) error { return r.failed(ev, o, fu) }
+	case fulfill.PaymentRefunded:
+		return func(ctx context.Context, o *fulfill.Order, fu *followUp) error { return r.refunded(ctx, ev, o, fu) }
+	case fulfill.PaymentCanceled:
+		return func(_ context.Context, o *fulfill.Order, fu *followUp) error { return r.canceled(o, fu) }
+	case fulfill.PaymentDisputed:
+		return func(ctx context.Context, o *fulfill.Order, fu *followUp) error { return r.disputed(ctx, ev, o, fu) }
+	}
+	return nil
+}
+
+// succeeded marks an unpaid order paid at the gateway's time and decides
+// its stock at once. An amount or currency that doesn't match the order
+// moves it to exception instead. A payment for an order cancelled before
+// it was paid (say, expired) is reversed. Anything else is a duplicate.
+func (r *reserver) succeeded(ctx context.Context, ev *fulfill.WebhookEvent, o *fulfill.Order, fu *followUp) error {
+	switch o.Status {
+	case fulfill.StatusPendingPayment, fulfill.StatusPaymentFailed:
+	case fulfill.StatusCancelled:
+		if o.Payment.ConfirmedAt != nil {
+			fu.ignored = "order is already cancelled and its payment reversed"
+			return errUnchanged
+		}
+		fu.ignored = "order was cancelled before the payment; reversal queued"
+		fu.jobs = append(fu.jobs, reversal(o, "paid after cancellation"))
+		return errUnchanged
+	default:
+		fu.ignored = "order is already " + string(o.Status)
+		return errUnchanged
+	}
+	fu.order = o
+	if ev.Amount.Amount != o.Total.Amount || !strings.EqualFold(ev.Amount.Currency, o.Total.Currency) {
+		fu.event = EventOrderException
+		fu.cause = fmt.Sprintf("payment amount mismatch: gateway reported %d %s, order total is %d %s",
+			ev.Amount.Amount, ev.Amount.Currency, o.Total.Amount, o.Total.Currency)
+		fu.release = "payment amount mismatch"
+		return o.Transition(fulfill.StatusException, fu.cause, r.now)
+	}
+	at := ev.OccurredAt
+	o.Payment.ConfirmedAt = &at
+	if err := o.Transition(fulfill.StatusPaid, "payment confirmed ("+ev.Provider+" "+ev.EventID+")", r.now); err != nil {
+		return err
+	}
+	return r.settle(ctx, o, fu, false)
+}
+
+// reversal is the job that gives a shopper's money back the way the
+// capture mode allows.
+func reversal(o *fulfill.Order, reason string) fulfill.JobArgs {
+	if o.Payment.Capture == fulfill.CaptureManual {
+		return VoidPaymentArgs{OrderID: o.ID, Reason: reason}
+	}
+	return RefundPaymentArgs{OrderID: o.ID, Reason: reason}
+}
+
+// failed marks an unpaid order payment_failed; a late failure after a
+// success changes nothing.
+func (r *reserver) failed(ev *fulfill.WebhookEvent, o *fulfill.Order, fu *followUp) error {
+	if o.Status != fulfill.StatusPendingPayment {
+		fu.ignored = "order is already " + string(o.Status)
+		return errUnchanged
+	}
+	fu.order, fu.event, fu.cause = o, EventOrderPaymentFailed, "payment declined ("+ev.RawType+")"
+	return o.Transition(fulfill.StatusPaymentFailed, fu.cause, r.now)
+}
+
+// refunded moves the order to refunded where the table allows, releasing
+// its stock. A partial refund, or one after shipping, is a notification
+// only.
+func (r *reserver) refunded(ctx context.Context, ev *fulfill.WebhookEvent, o *fulfill.Order, fu *followUp) error {
+	if o.Status == fulfill.StatusRefunded {
+		fu.ignored = "order is already refunded"
+		return errUnchanged
+	}
+	partial := ev.Amount.Amount > 0 && ev.Amount.Amount < o.Total.Amount
+	if partial || !fulfill.CanTransition(o.Status, fulfill.StatusRefunded) || o.Payment.ConfirmedAt == nil {
+		return r.noteOnly(ctx, o, EventPaymentRefunded, ev.EventID,
+			fmt.Sprintf("gateway refunded %d %s", ev.Amount.Amount, ev.Amount.Currency))
+	}
+	fu.order, fu.event, fu.cause = o, EventOrderRefunded, "refunded at the gateway"
+	fu.release = "refunded"
+	return o.Transition(fulfill.StatusRefunded, fu.cause, r.now)
+}
+
+// canceled cancels an unpaid order whose intent was cancelled at the
+// gateway, releasing its holds.
+func (r *reserver) canceled(o *fulfill.Order, fu *followUp) error {
+	if o.Status != fulfill.StatusPendingPayment && o.Status != fulfill.StatusPaymentFailed {
+		fu.ignored = "order is already " + string(o.Status)
+		return errUnchanged
+	}
+	fu.order, fu.event, fu.cause = o, EventOrderCancelled, "payment canceled at the gateway"
+	fu.release = fu.cause
+	return o.Transition(fulfill.StatusCancelled, fu.cause, r.now)
+}
+
+// disputed leaves the order as it is and queues a payment.disputed
+// notification for the merchant.
+func (r *reserver) disputed(ctx context.Context, ev *fulfill.WebhookEvent, o *fulfill.Order, _ *followUp) error {
+	return r.noteOnly(ctx, o, EventPaymentDisputed, ev.EventID, "chargeback opened at the gateway")
+}
+
+// noteOnly queues a notification about o without changing it, and aborts
+// its UpdateOrder.
+func (r *reserver) noteOnly(ctx context.Context, o *fulfill.Order, event, suffix, cause string) error {
+	if err := r.a.notify(ctx, r.tx, o, event, cause, suffix); err != nil {
+		return err
+	}
+	return errUnchanged
+}
+
+// VoidPayment is the handler of void_payment: it voids the order's
+// authorization at its gateway. An authorization already voided or gone
+// (EConflict, ENotFound) counts as done.
+func (a *App) VoidPayment(ctx context.Context, args VoidPaymentArgs) error {
+	o, gw, err := a.orderGateway(ctx, args.OrderID)
+	if err != nil {
+		return err
+	}
+	err = gw.Void(ctx, o.Payment.IntentID)
+	if fulfill.IsCode(err, fulfill.EConflict) || fulfill.IsCode(err, fulfill.ENotFound) {
+		a.log.WarnContext(ctx, "void: nothing to void", "order", o.ID, "err", err)
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	return a.store.Update(ctx, func(tx fulfill.Tx) error {
+		return a.notify(ctx, tx, o, EventPaymentVoided, args.Reason, "")
+	})
+}
+
+// RefundPayment is the handler of refund_payment: it refunds the order's
+// total at its gateway, then moves the order to refunded (cause
+// "refunded: <reason>") and queues order.refunded. A payment the gateway
+// says is already refunded (EConflict) counts as refunded, so a retry
+// after a crash between the two steps does not refund twice.
+func (a *App) RefundPayment(ctx context.Context, args RefundPaymentArgs) error {
+	o, gw, err := a.orderGateway(ctx, args.OrderID)
+	if err != nil {
+		return err
+	}
+	if o.Status == fulfill.StatusRefunded {
+		return nil
+	}
+	if !fulfill.CanTransition(o.Status, fulfill.StatusRefunded) {
+		a.log.WarnContext(ctx, "refund: order cannot be refunded", "order", o.ID, "status", o.Status)
+		return nil
+	}
+	_, err = gw.Refund(ctx, o.Payment.IntentID, o.Total, args.Reason)
+	if fulfill.IsCode(err, fulfill.EConflict) {
+		a.log.WarnContext(ctx, "refund: gateway says already refunded", "order", o.ID, "err", err)
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	return a.markRefunded(ctx, o.ID, "refunded: "+args.Reason)
+}
+
+// markRefunded moves an order to refunded after the gateway refunded it.
+func (a *App) markRefunded(ctx context.Context, id, cause string) error {
+	return a.store.Update(ctx, func(tx fulfill.Tx) error {
+		fu := &followUp{event: EventOrderRefunded, cause: cause, release: "refunded"}
+		o, err := tx.UpdateOrder(ctx, id, func(o *fulfill.Order) error {
+			if o.Status == fulfill.StatusRefunded || !fulfill.CanTransition(o.Status, fulfill.StatusRefunded) {
+				return errUnchanged
+			}
+			return o.Transition(fulfill.StatusRefunded, cause, a.clock.Now())
+		})
+		if err != nil {
+			if errors.Is(err, errUnchanged) {
+				return nil
+			}
+			return err
+		}
+		fu.order = o
+		return a.finishChange(ctx, tx, fu)
+	})
+}
+
+// CapturePayment is the handler of capture_payment: it captures the
+// order's total once its stock is reserved. An order cancelled meanwhile
+// is not captured (its void job runs instead); a payment the gateway says
+// is not capturable (EConflict: already captured) counts as done.
+func (a *App) CapturePayment(ctx context.Context, args CapturePaymentArgs) error {
+	o, gw, err := a.orderGateway(ctx, args.OrderID)
+	if err != nil {
+		return err
+	}
+	switch o.Status {
+	case fulfill.StatusPendingPayment, fulfill.StatusPaymentFailed, fulfill.StatusCancelled,
+		fulfill.StatusRefunded, fulfill.StatusException, fulfill.StatusPaid, fulfill.StatusBackordered:
+		a.log.InfoContext(ctx, "capture: order not capturable now", "order", o.ID, "status", o.Status)
+		return nil
+	}
+	err = gw.Capture(ctx, o.Payment.IntentID, o.Total)
+	if fulfill.IsCode(err, fulfill.EConflict) {
+		a.log.WarnContext(ctx, "capture: gateway refused; treating as captured", "order", o.ID, "err", err)
+		return nil
+	}
+	return err
+}
+
+// orderGateway loads an order and its gateway.
+func (a *App) orderGateway(ctx context.Context, id string) (*fulfill.Order, fulfill.Gateway, error) {
+	o, err := a.GetOrder(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	gw, ok := a.opts.Gateways[o.Payment.Provider]
+	if !ok {
+		return nil, nil, fulfill.Errorf(fulfill.EUnavailable, "payment gateway %q is not configured", o.Payment.Provider)
+	}
+	return o, gw, nil
+}
+
+// PaymentAction is a gateway call a payment_actions job makes.
+type PaymentAction string
+
+// Payment actions.
+const (
+	ActionCapture PaymentAction = "capture"
+	ActionVoid    PaymentAction = "void"
+	ActionRefund  PaymentAction = "refund"
+)
+
+// PaymentActionsArgs is the job that makes one gateway call per order for
+// a whole batch of the payment stage (the captures of its reserved orders,
+// the voids or refunds of its out-of-stock ones): the stage then inserts
+// one job per batch, not one per order.
+type PaymentActionsArgs struct {
+	Action   PaymentAction `json:"action"`
+	OrderIDs []string      `json:"order_ids"`
+	Reason   string        `json:"reason,omitempty"`
+}
+
+// Kind names the job.
+func (PaymentActionsArgs) Kind() string { return "payment_actions" }
+
+// PaymentActions is the handler of payment_actions: it runs the action's
+// single-order handler for each order. Orders that fail get their own
+// single-order job (capture_payment, void_payment, refund_payment), so
+// that they retry alone and the others are not called twice.
+func (a *App) PaymentActions(ctx context.Context, args PaymentActionsArgs) error {
+	var retry []fulfill.JobArgs
+	for _, id := range args.OrderIDs {
+		one := a.singleAction(args.Action, id, args.Reason)
+		if one == nil {
+			return fulfill.Errorf(fulfill.EInvalid, "unknown payment action %q", args.Action)
+		}
+		if err := a.runAction(ctx, one); err != nil {
+			a.log.WarnContext(ctx, "payment action failed; queued alone for retry", "action", args.Action, "order", id, "err", err)
+			retry = append(retry, one)
+		}
+	}
+	if len(retry) == 0 {
+		return nil
+	}
+	return a.store.Update(ctx, func(tx fulfill.Tx) error { return a.queueJobs(ctx, tx, retry) })
+}
+
+// singleAction is the single-order job of an action.
+func (a *App) singleAction(act PaymentAction, id, reason string) fulfill.JobArgs {
+	switch act {
+	case ActionCapture:
+		return CapturePaymentArgs{OrderID: id}
+	case ActionVoid:
+		return VoidPaymentArgs{OrderID: id, Reason: reason}
+	case ActionRefund:
+		return RefundPaymentArgs{OrderID: id, Reason: reason}
+	}
+	return nil
+}
+
+// runAction runs a single-order payment job's handler.
+func (a *App) runAction(ctx context.Context, j fulfill.JobArgs) error {
+	switch j := j.(type) {
+	case CapturePaymentArgs:
+		return a.CapturePayment(ctx, j)
+	case VoidPaymentArgs:
+		return a.VoidPayment(ctx, j)
+	case RefundPaymentArgs:
+		return a.RefundPayment(ctx, j)
+	}
+	return fulfill.Errorf(fulfill.EInternal, "no handler for %s", j.Kind())
+}
