@@ -148,6 +148,19 @@ type StockThreshold struct {
 	Low       bool   `json:"low"`
 }
 
+// OrderSave is one order for PipelineTx.SaveOrders: the order as changed,
+// and what it was when loaded.
+type OrderSave struct {
+	Order *Order
+	// LoadedStatus guards the update: the stored status must still be it.
+	LoadedStatus OrderStatus
+	// LoadedTimeline is how many timeline entries the order had when
+	// loaded; the entries after them are inserted.
+	LoadedTimeline int
+	// AllocationsChanged rewrites the order's allocations.
+	AllocationsChanged bool
+}
+
 // PipelineTx is the part of a transaction the checkout, payment and
 // inventory stages use. Every method returns *Error codes as documented.
 type PipelineTx interface {
@@ -165,6 +178,21 @@ type PipelineTx interface {
 	// timeline entries fn appended. fn's error aborts the save and is
 	// returned. ENotFound; EConflict when the guard fails.
 	UpdateOrder(ctx context.Context, id string, fn func(*Order) error) (*Order, error)
+	// OrdersByIDs returns the orders of ids that exist (with lines,
+	// timeline and allocations), in no particular order, locked for this
+	// transaction like UpdateOrder's load; unknown ids are left out. It
+	// lets a batch load its orders in one round trip and save them with
+	// SaveOrder.
+	OrdersByIDs(ctx context.Context, ids []string) ([]Order, error)
+	// SaveOrders saves orders loaded earlier in this transaction (by
+	// GetOrder, OrdersByIDs, PaidOrdersToAllocate…) without loading them
+	// again, in the given order and in as few round trips as the engine
+	// allows. Each is saved as UpdateOrder saves: status, payment and
+	// expiry as a guarded update on LoadedStatus, the timeline entries from
+	// index LoadedTimeline on, the allocations when AllocationsChanged;
+	// lines are never rewritten. ENotFound; EConflict when a guard fails
+	// (what was saved before it stays; the caller rolls back).
+	SaveOrders(ctx context.Context, saves []OrderSave) error
 	// ListOrders lists orders newest first, by status when set.
 	ListOrders(ctx context.Context, f OrderFilter) ([]Order, error)
 	// PaidOrdersToAllocate returns up to limit orders in status paid, in
@@ -206,6 +234,10 @@ type PipelineTx interface {
 	// MarkWebhookEvent sets an event's status and error, adds one attempt
 	// and stamps ProcessedAt with at. ENotFound.
 	MarkWebhookEvent(ctx context.Context, id string, status WebhookStatus, errMsg string, at time.Time) error
+	// MarkWebhookEvents is MarkWebhookEvent with an empty error for many
+	// distinct events at once (one statement). ENotFound when any id is
+	// unknown (the known ones are marked; the caller rolls back).
+	MarkWebhookEvents(ctx context.Context, ids []string, status WebhookStatus, at time.Time) error
 	// ReceivedWebhookEvents returns up to limit events in status received,
 	// in order of OccurredAt, then arrival (the order the payment stage
 	// applies them in), locked for this transaction.
@@ -214,6 +246,15 @@ type PipelineTx interface {
 	// AddReservation records reserved units of an order (the caller moves
 	// the stock with MoveStock in the same transaction).
 	AddReservation(ctx context.Context, r Reservation) error
+	// MoveStocks applies movements in order, each exactly as MoveStock
+	// would (guarded, with its ledger row), in as few round trips as the
+	// engine allows. It returns the error of the first that fails
+	// (EInsufficient, ENotFound, EInvalid); others may have been applied,
+	// so the caller must then roll back.
+	MoveStocks(ctx context.Context, ms []StockMovement) error
+	// AddReservations is AddReservation for many rows at once (one round
+	// trip). ENotFound when any refers to an unknown order, SKU or bin.
+	AddReservations(ctx context.Context, rs []Reservation) error
 	// Reservations lists an order's reservations (holds and firm).
 	Reservations(ctx context.Context, orderID string) ([]Reservation, error)
 	// DeleteReservations removes an order's reservations of kind (all kinds
@@ -229,6 +270,11 @@ type PipelineTx interface {
 	// AddNotification queues n unless its DedupeKey exists; it reports
 	// whether it inserted.
 	AddNotification(ctx context.Context, n *Notification) (bool, error)
+	// AddNotifications queues many notifications in the given order (one
+	// round trip), each unless its DedupeKey exists (also earlier in ns).
+	// It fills empty IDs, statuses and creation times as AddNotification
+	// does.
+	AddNotifications(ctx context.Context, ns []*Notification) error
 	// Notifications lists an order's notifications in creation order.
 	Notifications(ctx context.Context, orderID string) ([]Notification, error)
 

@@ -29,6 +29,9 @@ type Config struct {
 	MaxBodyBytes      int64
 	ShutdownTimeout   time.Duration
 	Demo              string
+
+	// Checkout, payments and inventory (settings_pipeline.go).
+	Pipeline PipelineConfig
 }
 
 // setting is one row of the settings table: its flag, its environment
@@ -41,6 +44,12 @@ type setting struct {
 // settings lists every setting once; flags, env, defaults, the printed
 // configuration and `fulfill help` all come from here.
 func settings() []setting {
+	return append(coreSettings(), pipelineSettings()...)
+}
+
+// coreSettings are the foundation's settings: address, storage, logs,
+// workers and limits.
+func coreSettings() []setting {
 	return []setting{
 		{"addr", "FULFILL_ADDR", "127.0.0.1:8080", "HTTP listen address (host:port; port 0 picks a free one)",
 			str(func(c *Config) *string { return &c.Addr })},
@@ -173,6 +182,7 @@ func (c *Config) Validate() error {
 	if c.Demo != "auto" && c.Demo != "true" && c.Demo != "false" {
 		bad("load-demo", "%q is not auto, true or false", c.Demo)
 	}
+	c.Pipeline.validate(bad)
 	return errors.Join(errs...)
 }
 
@@ -243,16 +253,21 @@ func (c *Config) Print(w io.Writer) {
 	fmt.Fprintln(w, "configuration:")
 	for _, s := range settings() {
 		v := s.get(c)
-		if s.env == "DATABASE_URL" {
+		switch {
+		case s.env == "DATABASE_URL" || s.env == "FULFILL_REDIS_URL":
 			v = maskURL(v)
+		case secretSettings[s.env] && v != "":
+			v = "(set, hidden)"
+		case s.env == "FULFILL_SANDBOX_WEBHOOK_SECRET":
+			v = "(generated, kept in the data folder)"
 		}
 		if v == "" {
 			v = `""`
 		}
-		fmt.Fprintf(w, "  %-19s %-40s (--%s, %s)\n", s.flag, v, s.flag, s.env)
+		fmt.Fprintf(w, "  %-26s %-40s (--%s, %s)\n", s.flag, v, s.flag, s.env)
 	}
 	engine, target, _ := c.Engine()
-	fmt.Fprintf(w, "  %-19s %s %s\n", "engine", engine, maskURL(target))
+	fmt.Fprintf(w, "  %-26s %s %s\n", "engine", engine, maskURL(target))
 }
 
 // maskURL hides the password in a URL (user:password@ and ?password=).

@@ -75,6 +75,7 @@ func TestServePostgres(t *testing.T) {
 	t.Cleanup(func() { dropSchema(t, url, schema) })
 	s := serveInProcess(t, map[string]string{
 		"FULFILL_LOG_LEVEL": "warn", "DATABASE_URL": url, "FULFILL_DATABASE_SCHEMA": schema, "FULFILL_DEMO": "true",
+		"FULFILL_DATA": t.TempDir(), // the sandbox keeps its generated secret there
 	})
 	checkDemoServer(t, s)
 	if pw := passwordOf(url); pw != "" && strings.Contains(s.out.String(), ":"+pw+"@") {

@@ -52,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.importCmd(ctx, rest)
 	case "keys":
 		return e.keys(ctx, rest)
+	case "load":
+		return e.load(ctx, rest)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "fulfill %s (%s)\n", version(), runtime.Version())
 		return nil
@@ -153,6 +155,10 @@ Usage:
   fulfill import [flags] --demo                 import the built-in demo data set
   fulfill keys create --role ROLE [--name N]    create an API key (admin, merchant, device, carrier)
   fulfill keys list [flags]                     list API keys
+  fulfill load checkout --key KEY [--rate 500 --duration 15s]
+                                                open-loop load: checkouts at a constant rate
+  fulfill load webhooks --key KEY [--rate 1000 --duration 15s]
+                                                open-loop load: signed sandbox payment webhooks
   fulfill version                               print the version
   fulfill help                                  print this help
 
@@ -163,7 +169,7 @@ Settings (flag, environment variable, default):
 		if def == "" {
 			def = `""`
 		}
-		fmt.Fprintf(w, "  --%-20s %-28s %-16s %s\n", s.flag, s.env, def, s.usage)
+		fmt.Fprintf(w, "  --%-26s %-34s %-16s %s\n", s.flag, s.env, def, s.usage)
 	}
 	fmt.Fprintln(w, "\nFlags override environment variables, which override the defaults.")
 	fmt.Fprintln(w, "Run `fulfill COMMAND -h` for a command's flags.")

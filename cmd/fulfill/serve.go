@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/fulfill-dev/fulfill"
 	"github.com/fulfill-dev/fulfill/demo"
 	"github.com/fulfill-dev/fulfill/internal/app"
@@ -39,42 +41,74 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	cfg.Print(e.stdout)
 	log := cfg.Logger(e.stderr)
 
-	st, a, err := e.start(ctx, cfg, log)
+	n, err := e.start(ctx, cfg, ln.Addr(), log)
 	if err != nil {
 		return err
 	}
-	return e.serveHTTP(ctx, cfg, ln, st, a, log)
+	return e.serveHTTP(ctx, cfg, ln, n, log)
 }
 
-// start opens the store with its queue, starts the workers, loads the demo
-// into an empty database and makes sure an admin key exists.
-func (e *env) start(ctx context.Context, cfg *Config, log *slog.Logger) (fulfill.Store, *app.App, error) {
-	// The handlers need the app, the app needs the store and the store
-	// builds its queue from the registry: the closure breaks the circle.
-	var a *app.App
-	reg := queue.NewRegistry()
-	queue.Handle(reg, func(ctx context.Context, args app.AuditStockArgs) error { return a.AuditStock(ctx, args) })
-	reg.Periodic(time.Hour, app.AuditStockArgs{})
-	qc := queue.Config{Registry: reg, Workers: cfg.Workers, Logger: log}
+// node is one running serve process's parts.
+type node struct {
+	st    fulfill.Store
+	app   *app.App
+	gw    *gatewaySet
+	redis *redis.Client
+}
+
+// start opens the store with its queue, builds the gateways and the app,
+// starts the workers, loads the demo into an empty database and makes sure
+// an admin key exists. addr is the listen address (the sandbox's default
+// webhook target).
+func (e *env) start(ctx context.Context, cfg *Config, addr net.Addr, log *slog.Logger) (*node, error) {
+	// The handlers need the app and the gateways, which need the store,
+	// which builds its queue from the registry: the node pointer breaks the
+	// circle.
+	n := &node{}
+	// On SQLite a job is noticed by polling: River's wake-up on insert runs
+	// before the inserting transaction commits, so it finds nothing, and
+	// the poll interval bounds how long a committed job waits.
+	qc := queue.Config{Registry: registerJobs(n), Workers: cfg.Workers, Logger: log, PollInterval: cfg.Pipeline.QueuePollInterval}
 	if cfg.Workers == 0 {
 		qc.Registry = nil // insert-only: this process works no jobs
 	}
 	st, err := openStore(ctx, cfg, qc, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	a = app.New(st, app.Options{Clock: fulfill.SystemClock{}, Logger: log})
+	n.st = st
+	if err := n.build(ctx, cfg, addr, log); err != nil {
+		e.stop(ctx, cfg, nil, n)
+		return nil, err
+	}
 	// Jobs run on a context that SIGTERM does not cancel: Stop lets them
 	// finish instead.
 	if err := st.Jobs().Start(context.WithoutCancel(ctx)); err != nil {
-		_ = st.Close()
-		return nil, nil, err
+		e.stop(ctx, cfg, nil, n)
+		return nil, err
 	}
-	if err := e.prepare(ctx, cfg, st, a); err != nil {
-		e.stop(ctx, cfg, nil, st)
-		return nil, nil, err
+	if err := e.prepare(ctx, cfg, st, n.app); err != nil {
+		e.stop(ctx, cfg, nil, n)
+		return nil, err
 	}
-	return st, a, nil
+	return n, nil
+}
+
+// build makes the gateways, the Redis client and the app on n's store.
+func (n *node) build(ctx context.Context, cfg *Config, addr net.Addr, log *slog.Logger) error {
+	gs, err := buildGateways(cfg, n.st, addr)
+	if err != nil {
+		return err
+	}
+	opts, err := appOptions(cfg, gs, log)
+	if err != nil {
+		return err
+	}
+	if n.redis, err = openRedis(ctx, cfg.Pipeline.RedisURL, log); err != nil {
+		return err
+	}
+	n.gw, n.app = gs, app.New(n.st, opts)
+	return nil
 }
 
 // prepare loads the demo when wanted, prints the bootstrap key and, on an
@@ -124,11 +158,18 @@ func (e *env) loadDemoIfEmpty(ctx context.Context, a *app.App) error {
 }
 
 // serveHTTP serves until ctx ends or the server fails, then shuts down.
-func (e *env) serveHTTP(ctx context.Context, cfg *Config, ln net.Listener, st fulfill.Store, a *app.App, log *slog.Logger) error {
+func (e *env) serveHTTP(ctx context.Context, cfg *Config, ln net.Listener, n *node, log *slog.Logger) error {
+	hc := httpapi.Config{
+		App: n.app, Store: n.st, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Version: version(),
+		CheckoutRate: httpapi.RateLimit{
+			PerIP: cfg.Pipeline.CheckoutRatePerIP, PerKey: cfg.Pipeline.CheckoutRatePerKey, Window: cfg.Pipeline.CheckoutRateWindow,
+		},
+	}
+	if n.redis != nil {
+		hc.Redis = n.redis
+	}
 	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Config{
-			App: a, Store: st, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Version: version(),
-		}),
+		Handler:           httpapi.New(hc),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      2 * time.Minute,
@@ -143,7 +184,7 @@ func (e *env) serveHTTP(ctx context.Context, cfg *Config, ln net.Listener, st fu
 	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
-	err := e.stop(ctx, cfg, srv, st)
+	err := e.stop(ctx, cfg, srv, n)
 	if serveErr == nil {
 		serveErr = <-errc
 	}
@@ -154,9 +195,10 @@ func (e *env) serveHTTP(ctx context.Context, cfg *Config, ln net.Listener, st fu
 }
 
 // stop shuts down in order, all within the shutdown timeout: the HTTP
-// server (no new connections, in-flight requests finish), then the queue
-// (no new jobs fetched, running jobs finish), then the database.
-func (e *env) stop(ctx context.Context, cfg *Config, srv *http.Server, st fulfill.Store) error {
+// server (no new connections, in-flight requests finish), the app's webhook
+// batcher (what it holds is committed), the queue (no new jobs fetched,
+// running jobs finish), then Redis and the database.
+func (e *env) stop(ctx context.Context, cfg *Config, srv *http.Server, n *node) error {
 	fmt.Fprintf(e.stdout, "shutting down (up to %s): finishing in-flight requests and running jobs\n", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
@@ -166,10 +208,18 @@ func (e *env) stop(ctx context.Context, cfg *Config, srv *http.Server, st fulfil
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 	}
-	if err := st.Jobs().Stop(sctx); err != nil {
+	if n.app != nil {
+		if err := n.app.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close the app: %w", err))
+		}
+	}
+	if err := n.st.Jobs().Stop(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("queue stop: %w", err))
 	}
-	if err := st.Close(); err != nil {
+	if n.redis != nil {
+		_ = n.redis.Close()
+	}
+	if err := n.st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}
 	fmt.Fprintln(e.stdout, "stopped")

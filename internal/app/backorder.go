@@ -49,6 +49,7 @@ func (a *App) serveBackorderBatch(ctx context.Context) (bool, error) {
 		if err != nil {
 			return err
 		}
+		r.buffered = true
 		served, err := r.serveBackorders(ctx, orders)
 		if err != nil {
 			return err
@@ -64,6 +65,7 @@ func (a *App) serveBackorderBatch(ctx context.Context) (bool, error) {
 func (r *reserver) serveBackorders(ctx context.Context, orders []fulfill.Order) (int, error) {
 	closed := map[string]bool{}
 	served := 0
+	r.adopt(orders)
 	for i := range orders {
 		_, skus := allocLines(orders[i].Lines)
 		if anyClosed(closed, skus) {

@@ -59,6 +59,9 @@ func (r *reserver) useHolds(ctx context.Context, o *fulfill.Order) (bool, error)
 	if !r.a.opts.HoldAtCheckout {
 		return false, nil
 	}
+	if err := r.flush(ctx); err != nil { // reads reservations
+		return false, err
+	}
 	rs, err := r.tx.Reservations(ctx, o.ID)
 	if err != nil {
 		return false, err

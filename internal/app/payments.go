@@ -65,7 +65,11 @@ func (CapturePaymentArgs) Kind() string { return "capture_payment" }
 // once: the allocator lock serialises them.
 func (a *App) ProcessPayments(ctx context.Context, _ ProcessPaymentsArgs) error {
 	for {
-		n, err := a.paymentBatch(ctx)
+		n, err := a.paymentBatch(ctx, true)
+		if errors.Is(err, errStaleCounts) {
+			a.log.InfoContext(ctx, "payment batch: stock changed meanwhile; running it again move by move", "err", err)
+			n, err = a.paymentBatch(ctx, false)
+		}
 		if err != nil || n == 0 {
 			return err
 		}
@@ -73,8 +77,9 @@ func (a *App) ProcessPayments(ctx context.Context, _ ProcessPaymentsArgs) error 
 }
 
 // paymentBatch runs one transaction of the payment stage and returns how
-// many events and orders it handled.
-func (a *App) paymentBatch(ctx context.Context) (int, error) {
+// many events and orders it handled. With bufferMoves its stock movements
+// are applied together when it finishes (see reserver.bufferMoves).
+func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 	var n int
 	err := a.store.Update(ctx, func(tx fulfill.Tx) error {
 		n = 0
@@ -85,6 +90,7 @@ func (a *App) paymentBatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		r.buffered, r.bufferMoves = true, bufferMoves
 		left, err := r.allocatePaid(ctx)
 		if err != nil {
 			return err
@@ -93,10 +99,20 @@ func (a *App) paymentBatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		if err := r.loadOrders(ctx, evs); err != nil {
+			return err
+		}
+		r.paidInBatch = successesIn(evs)
 		for i := range evs {
 			if err := r.applyEvent(ctx, &evs[i]); err != nil {
 				return fmt.Errorf("webhook event %s: %w", evs[i].ID, err)
 			}
+		}
+		if len(r.processed) > 0 {
+			if err := tx.MarkWebhookEvents(ctx, r.processed, fulfill.WebhookProcessed, r.now); err != nil {
+				return err
+			}
+			r.processed = nil
 		}
 		n = left + len(evs)
 		return r.finish(ctx)
@@ -112,6 +128,7 @@ func (r *reserver) allocatePaid(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	r.adopt(orders)
 	for i := range orders {
 		_, err := r.update(ctx, orders[i].ID, func(o *fulfill.Order, fu *followUp) error {
 			if o.Status != fulfill.StatusPaid {
@@ -126,17 +143,40 @@ func (r *reserver) allocatePaid(ctx context.Context) (int, error) {
 	return len(orders), nil
 }
 
-// applyEvent applies one event and marks it processed or ignored.
+// loadOrders loads, locked, the orders the events name by id, in one
+// round trip, so that each is then saved without being read again.
+func (r *reserver) loadOrders(ctx context.Context, evs []fulfill.WebhookEvent) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if id := ev.OrderID; id != "" && !seen[id] && r.orders[id] == nil {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	orders, err := r.tx.OrdersByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	r.adopt(orders)
+	return nil
+}
+
+// applyEvent applies one event and marks it ignored, or queues it to be
+// marked processed with the rest of the batch.
 func (r *reserver) applyEvent(ctx context.Context, ev *fulfill.WebhookEvent) error {
 	ignored, err := r.apply(ctx, ev)
 	if err != nil {
 		return err
 	}
-	st, msg := fulfill.WebhookProcessed, ""
-	if ignored != "" {
-		st, msg = fulfill.WebhookIgnored, ignored
+	if ignored == "" {
+		r.processed = append(r.processed, ev.ID)
+		return nil
 	}
-	return r.tx.MarkWebhookEvent(ctx, ev.ID, st, msg, r.now)
+	return r.tx.MarkWebhookEvent(ctx, ev.ID, fulfill.WebhookIgnored, ignored, r.now)
 }
 
 // apply applies one event and returns why it was ignored ("" when it had
@@ -261,11 +301,36 @@ func reversal(o *fulfill.Order, reason string) fulfill.JobArgs {
 	return RefundPaymentArgs{OrderID: o.ID, Reason: reason}
 }
 
+// successesIn returns the orders that have a success among evs, keyed by
+// order id and by provider/intent (an event may carry either).
+func successesIn(evs []fulfill.WebhookEvent) map[string]bool {
+	paid := map[string]bool{}
+	for _, e := range evs {
+		if e.Type != fulfill.PaymentSucceeded {
+			continue
+		}
+		if e.OrderID != "" {
+			paid[e.OrderID] = true
+		}
+		if e.IntentID != "" {
+			paid[e.Provider+"/"+e.IntentID] = true
+		}
+	}
+	return paid
+}
+
 // failed marks an unpaid order payment_failed; a late failure after a
-// success changes nothing.
+// success changes nothing, and neither does a failure delivered together
+// with a success for the same order: the gateway's stamps may put the
+// failure first (a stale, reordered delivery), but the shopper has paid,
+// and telling them "declined" then "paid" would only confuse.
 func (r *reserver) failed(ev *fulfill.WebhookEvent, o *fulfill.Order, fu *followUp) error {
 	if o.Status != fulfill.StatusPendingPayment {
 		fu.ignored = "order is already " + string(o.Status)
+		return errUnchanged
+	}
+	if r.paidInBatch[o.ID] || r.paidInBatch[o.Payment.Provider+"/"+o.Payment.IntentID] {
+		fu.ignored = "superseded by a success delivered with it"
 		return errUnchanged
 	}
 	fu.order, fu.event, fu.cause = o, EventOrderPaymentFailed, "payment declined ("+ev.RawType+")"
@@ -311,7 +376,7 @@ func (r *reserver) disputed(ctx context.Context, ev *fulfill.WebhookEvent, o *fu
 // noteOnly queues a notification about o without changing it, and aborts
 // its UpdateOrder.
 func (r *reserver) noteOnly(ctx context.Context, o *fulfill.Order, event, suffix, cause string) error {
-	if err := r.a.notify(ctx, r.tx, o, event, cause, suffix); err != nil {
+	if err := r.notify(ctx, o, event, cause, suffix); err != nil {
 		return err
 	}
 	return errUnchanged

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +62,10 @@ const CauseOutOfStock = "out_of_stock"
 // MoveStock before the batch gives up (and its job retries).
 const maxReplans = 3
 
+// errStaleCounts fails a batch whose deferred stock movements were refused
+// (stock changed outside the allocator lock): it is run again unbuffered.
+var errStaleCounts = errors.New("stock changed under the batch's running counts")
+
 // errUnchanged aborts an UpdateOrder whose order needs no change.
 var errUnchanged = errors.New("order unchanged")
 
@@ -74,15 +80,18 @@ type binAvail struct {
 
 // reserver decides stock for orders inside one transaction.
 type reserver struct {
-	a        *App
-	tx       fulfill.Tx
-	now      time.Time
-	whs      map[string]fulfill.Warehouse
-	codes    []string
-	late     map[string]bool
-	bins     map[string][]*binAvail
-	products map[string]*fulfill.Product
-	touched  map[skuWh]bool
+	// paidInBatch names the orders (by id, or provider/intent) that have a
+	// success among the events this batch applies.
+	paidInBatch map[string]bool
+	a           *App
+	tx          fulfill.Tx
+	now         time.Time
+	whs         map[string]fulfill.Warehouse
+	codes       []string
+	late        map[string]bool
+	bins        map[string][]*binAvail
+	products    map[string]*fulfill.Product
+	touched     map[skuWh]bool
 	// loads counts per-SKU stock reads; all is set once every SKU's stock
 	// was read in one query (a SKU still missing then has no stock rows).
 	loads int
@@ -91,6 +100,30 @@ type reserver struct {
 	// as one payment_actions job per action when the batch finishes: one
 	// job insert per batch instead of one per order.
 	later map[PaymentAction][]string
+	// orders holds the orders this transaction loaded (locked) and saved,
+	// as saved: update works on them with Tx.SaveOrder instead of loading
+	// each again through Tx.UpdateOrder.
+	orders map[string]*fulfill.Order
+	// processed lists the events to mark processed in one statement when
+	// the batch finishes (ignored ones carry a reason and are marked one by
+	// one).
+	processed []string
+	// buffered defers the batch's writes that nothing in it reads back
+	// (order saves, reservation rows, notifications) to flush, which
+	// writes each kind in one call: a few round trips per batch instead of
+	// several per order. Reads that could see them flush first.
+	buffered bool
+	// bufferMoves (with buffered) defers the reservations' stock movements
+	// too: they are applied, still guarded, by one MoveStocks at the flush.
+	// A refused one there fails the whole batch with errStaleCounts, and
+	// the caller runs it again unbuffered (one guarded move at a time, with
+	// re-planning).
+	bufferMoves bool
+	moves       []fulfill.StockMovement
+	saves       []fulfill.OrderSave
+	saveAt      map[string]int // index in saves by order id
+	resv        []fulfill.Reservation
+	notes       []*fulfill.Notification
 }
 
 // newReserver loads the warehouses once for the transaction.
@@ -98,7 +131,8 @@ func (a *App) newReserver(ctx context.Context, tx fulfill.Tx) (*reserver, error)
 	r := &reserver{a: a, tx: tx, now: a.clock.Now(), whs: map[string]fulfill.Warehouse{},
 		late: map[string]bool{}, bins: map[string][]*binAvail{},
 		products: map[string]*fulfill.Product{}, touched: map[skuWh]bool{},
-		later: map[PaymentAction][]string{}}
+		later: map[PaymentAction][]string{}, orders: map[string]*fulfill.Order{},
+		saveAt: map[string]int{}}
 	page := fulfill.Page{Limit: 1000}
 	for {
 		ws, err := tx.ListWarehouses(ctx, page, nil)
@@ -396,19 +430,29 @@ func (r *reserver) reserveBin(ctx context.Context, orderID, sku string, b *binAv
 	if kind == fulfill.ReservationHold {
 		cause = "hold for order " + orderID
 	}
-	_, err := r.tx.MoveStock(ctx, fulfill.StockMovement{SKU: sku, Warehouse: b.wh, Bin: b.bin,
-		Kind: fulfill.MoveReservation, ReservedDelta: n, Cause: cause, Actor: ActorSystem, At: r.now})
-	if err != nil {
+	m := fulfill.StockMovement{SKU: sku, Warehouse: b.wh, Bin: b.bin,
+		Kind: fulfill.MoveReservation, ReservedDelta: n, Cause: cause, Actor: ActorSystem, At: r.now}
+	if r.buffered && r.bufferMoves {
+		r.moves = append(r.moves, m)
+	} else if _, err := r.tx.MoveStock(ctx, m); err != nil {
 		return err
 	}
 	b.avail -= n
 	r.touched[skuWh{sku, b.wh}] = true
-	return r.tx.AddReservation(ctx, fulfill.Reservation{OrderID: orderID, SKU: sku, Warehouse: b.wh, Bin: b.bin,
-		Quantity: n, Kind: kind, ExpiresAt: exp, CreatedAt: r.now})
+	res := fulfill.Reservation{OrderID: orderID, SKU: sku, Warehouse: b.wh, Bin: b.bin,
+		Quantity: n, Kind: kind, ExpiresAt: exp, CreatedAt: r.now}
+	if r.buffered {
+		r.resv = append(r.resv, res)
+		return nil
+	}
+	return r.tx.AddReservation(ctx, res)
 }
 
 // undo releases the units of a failed attempt and forgets their rows.
 func (r *reserver) undo(ctx context.Context, orderID string, kind fulfill.ReservationKind, made []taken) error {
+	if err := r.flush(ctx); err != nil { // the rows to delete may be buffered
+		return err
+	}
 	for _, t := range made {
 		_, err := r.tx.MoveStock(ctx, fulfill.StockMovement{SKU: t.sku, Warehouse: t.wh, Bin: t.bin,
 			Kind: fulfill.MoveRelease, ReservedDelta: -t.n, Cause: "order " + orderID + ": re-plan",
@@ -529,10 +573,15 @@ func (r *reserver) productPolicy(ctx context.Context, sku string) (fulfill.OutOf
 	return r.a.opts.DefaultPolicy, nil
 }
 
-// update runs fn on order id under UpdateOrder and then queues what fn
-// asked for. errUnchanged from fn saves nothing but still queues the
-// follow-up's jobs (fu.order may then be nil).
+// update runs fn on order id and saves what it changed: through
+// Tx.SaveOrder when the transaction already loaded the order (adopt), else
+// under Tx.UpdateOrder. It then queues what fn asked for. errUnchanged from
+// fn saves nothing but still queues the follow-up's jobs (fu.order may then
+// be nil).
 func (r *reserver) update(ctx context.Context, id string, fn func(*fulfill.Order, *followUp) error) (*followUp, error) {
+	if o, ok := r.orders[id]; ok {
+		return r.updateLoaded(ctx, o, fn)
+	}
 	fu := &followUp{}
 	o, err := r.tx.UpdateOrder(ctx, id, func(o *fulfill.Order) error { return fn(o, fu) })
 	switch {
@@ -541,8 +590,144 @@ func (r *reserver) update(ctx context.Context, id string, fn func(*fulfill.Order
 	case err != nil:
 		return nil, err
 	}
+	r.orders[id] = o // loaded locked by UpdateOrder and saved
 	fu.order = o
-	return fu, r.a.finishChange(ctx, r.tx, fu)
+	return fu, r.finishChange(ctx, fu)
+}
+
+// updateLoaded runs fn on a copy of an order this transaction loaded and
+// saves the copy with Tx.SaveOrder (guarded on the status it had).
+func (r *reserver) updateLoaded(ctx context.Context, loaded *fulfill.Order, fn func(*fulfill.Order, *followUp) error) (*followUp, error) {
+	fu := &followUp{}
+	o := cloneOrder(loaded)
+	err := fn(o, fu)
+	switch {
+	case errors.Is(err, errUnchanged):
+		return fu, r.a.queueJobs(ctx, r.tx, fu.jobs)
+	case err != nil:
+		return nil, err
+	}
+	o.ID = loaded.ID
+	if err := r.save(ctx, loaded, o); err != nil {
+		return nil, err
+	}
+	r.orders[o.ID] = o
+	fu.order = o
+	return fu, r.finishChange(ctx, fu)
+}
+
+// save saves o, changed from loaded: at once, or (buffered) at the next
+// flush, merged with an earlier unflushed save of the same order.
+func (r *reserver) save(ctx context.Context, loaded, o *fulfill.Order) error {
+	changed := !slices.Equal(loaded.Allocations, o.Allocations)
+	if i, ok := r.saveAt[o.ID]; ok && r.buffered {
+		r.saves[i].Order = o
+		r.saves[i].AllocationsChanged = r.saves[i].AllocationsChanged || changed
+		return nil
+	}
+	s := fulfill.OrderSave{Order: o, LoadedStatus: loaded.Status, LoadedTimeline: len(loaded.Timeline),
+		AllocationsChanged: changed}
+	if !r.buffered {
+		return r.tx.SaveOrders(ctx, []fulfill.OrderSave{s})
+	}
+	r.saveAt[o.ID] = len(r.saves)
+	r.saves = append(r.saves, s)
+	return nil
+}
+
+// flush writes what the batch buffered: order saves, then reservation
+// rows, then notifications, each kind in one call.
+func (r *reserver) flush(ctx context.Context) error {
+	if len(r.moves) > 0 {
+		err := r.tx.MoveStocks(ctx, r.moves)
+		if fulfill.IsCode(err, fulfill.EInsufficient) {
+			return fmt.Errorf("%w: %w", errStaleCounts, err)
+		}
+		if err != nil {
+			return err
+		}
+		r.moves = nil
+	}
+	if len(r.saves) > 0 {
+		if err := r.tx.SaveOrders(ctx, r.saves); err != nil {
+			return err
+		}
+		r.saves, r.saveAt = nil, map[string]int{}
+	}
+	if len(r.resv) > 0 {
+		if err := r.tx.AddReservations(ctx, r.resv); err != nil {
+			return err
+		}
+		r.resv = nil
+	}
+	if len(r.notes) > 0 {
+		if err := r.tx.AddNotifications(ctx, r.notes); err != nil {
+			return err
+		}
+		r.notes = nil
+	}
+	return nil
+}
+
+// finishChange is App.finishChange with the reserver's buffers: the
+// release (which reads reservations) flushes first, the notification is
+// buffered.
+func (r *reserver) finishChange(ctx context.Context, fu *followUp) error {
+	if fu.release != "" {
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
+		if err := r.a.ReleaseOrder(ctx, r.tx, fu.order, fu.release); err != nil {
+			return err
+		}
+	}
+	if fu.event != "" {
+		if err := r.notify(ctx, fu.order, fu.event, fu.cause, ""); err != nil {
+			return err
+		}
+	}
+	return r.a.queueJobs(ctx, r.tx, fu.jobs)
+}
+
+// notify is App.notify, buffered when the reserver is.
+func (r *reserver) notify(ctx context.Context, o *fulfill.Order, event, cause, suffix string) error {
+	if !r.buffered {
+		return r.a.notify(ctx, r.tx, o, event, cause, suffix)
+	}
+	n, err := r.a.notification(o, event, cause, suffix)
+	if err != nil {
+		return err
+	}
+	r.notes = append(r.notes, n)
+	return nil
+}
+
+// adopt remembers orders this transaction loaded locked, so that update
+// saves them without loading them again.
+func (r *reserver) adopt(orders []fulfill.Order) {
+	for i := range orders {
+		if _, ok := r.orders[orders[i].ID]; !ok {
+			r.orders[orders[i].ID] = &orders[i]
+		}
+	}
+}
+
+// cloneOrder copies o deeply enough for fn to change it freely: the
+// timeline, allocations and payment time are its own; lines are shared
+// (fixed at checkout).
+func cloneOrder(o *fulfill.Order) *fulfill.Order {
+	c := *o
+	c.Timeline = slices.Clip(slices.Clone(o.Timeline))
+	c.Allocations = slices.Clone(o.Allocations)
+	if o.Payment.ConfirmedAt != nil {
+		at := *o.Payment.ConfirmedAt
+		c.Payment.ConfirmedAt = &at
+	}
+	if o.ExpiresAt != nil {
+		at := *o.ExpiresAt
+		c.ExpiresAt = &at
+	}
+	return &c
 }
 
 // finishChange queues the notification and jobs of a saved change and
@@ -582,22 +767,34 @@ type notePayload struct {
 // notify queues an order notification with dedupe key
 // "<order>:<event>[:<suffix>]".
 func (a *App) notify(ctx context.Context, tx fulfill.Tx, o *fulfill.Order, event, cause, suffix string) error {
+	n, err := a.notification(o, event, cause, suffix)
+	if err != nil {
+		return err
+	}
+	_, err = tx.AddNotification(ctx, n)
+	return err
+}
+
+// notification builds the notification notify queues.
+func (a *App) notification(o *fulfill.Order, event, cause, suffix string) (*fulfill.Notification, error) {
 	body, err := json.Marshal(notePayload{OrderID: o.ID, Status: o.Status, Cause: cause, Email: o.Customer.Email})
 	if err != nil {
-		return fulfill.Wrap(err, "notification payload")
+		return nil, fulfill.Wrap(err, "notification payload")
 	}
 	key := o.ID + ":" + event
 	if suffix != "" {
 		key += ":" + suffix
 	}
-	_, err = tx.AddNotification(ctx, &fulfill.Notification{OrderID: o.ID, Event: event, DedupeKey: key,
-		Payload: body, CreatedAt: a.clock.Now()})
-	return err
+	return &fulfill.Notification{OrderID: o.ID, Event: event, DedupeKey: key,
+		Payload: body, CreatedAt: a.clock.Now()}, nil
 }
 
 // finish checks the low-stock thresholds of everything the reserver
 // touched and queues the batch's gateway calls.
 func (r *reserver) finish(ctx context.Context) error {
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
 	for _, act := range []PaymentAction{ActionCapture, ActionVoid, ActionRefund} {
 		if ids := r.later[act]; len(ids) > 0 {
 			args := PaymentActionsArgs{Action: act, OrderIDs: ids}

@@ -344,8 +344,11 @@ func TestPaymentEvents(t *testing.T) {
 		f.product("P-1", "")
 		f.warehouse("BLR", bengaluru, 1)
 		f.receive("P-1", "BLR", 1, 10)
-		os := f.orders(5, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
-		paid, failedLate, mismatch, declined, refunded := os[0], os[1], os[2], os[3], os[4]
+		os := f.orders(6, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
+		paid, failedLate, mismatch, declined, refunded, stale := os[0], os[1], os[2], os[3], os[4], os[5]
+		// A failure stamped before the success but delivered with it (a
+		// reordered redelivery) must not show the shopper "declined".
+		staleFail := event(stale, fulfill.PaymentFailed, f.now.Add(-time.Second))
 
 		bad := event(mismatch, fulfill.PaymentSucceeded, f.now)
 		bad.Amount.Amount--
@@ -359,13 +362,15 @@ func TestPaymentEvents(t *testing.T) {
 			bad,
 			event(declined, fulfill.PaymentFailed, f.now),
 			event(refunded, fulfill.PaymentSucceeded, f.now), event(refunded, fulfill.PaymentRefunded, f.now.Add(time.Second)),
+			event(stale, fulfill.PaymentSucceeded, f.now), staleFail,
 		}
 		evs[0].IntentID = "" // found by order id alone
 		f.insertEvents(evs)
 		f.process(2)
 
 		want := map[string]fulfill.OrderStatus{paid.ID: fulfill.StatusReserved, failedLate.ID: fulfill.StatusReserved,
-			mismatch.ID: fulfill.StatusException, declined.ID: fulfill.StatusPaymentFailed, refunded.ID: fulfill.StatusRefunded}
+			mismatch.ID: fulfill.StatusException, declined.ID: fulfill.StatusPaymentFailed, refunded.ID: fulfill.StatusRefunded,
+			stale.ID: fulfill.StatusReserved}
 		for id, w := range want {
 			if got := f.order(id); got.Status != w {
 				t.Fatalf("order %s: %s, want %s (%+v)", id, got.Status, w, got.Timeline)
@@ -382,7 +387,12 @@ func TestPaymentEvents(t *testing.T) {
 			}
 			status[e.ID] = got.Status
 		}
-		for _, e := range []*fulfill.WebhookEvent{dup, other, unknown, evs[5]} {
+		for _, tl := range f.order(stale.ID).Timeline {
+			if tl.To == fulfill.StatusPaymentFailed {
+				t.Fatalf("stale failure reached the timeline: %+v", f.order(stale.ID).Timeline)
+			}
+		}
+		for _, e := range []*fulfill.WebhookEvent{dup, other, unknown, evs[5], staleFail} {
 			if status[e.ID] != fulfill.WebhookIgnored {
 				t.Fatalf("event %s %s: %s, want ignored", e.Type, e.OrderID, status[e.ID])
 			}
@@ -390,8 +400,8 @@ func TestPaymentEvents(t *testing.T) {
 		if status[bad.ID] != fulfill.WebhookProcessed || status[evs[0].ID] != fulfill.WebhookProcessed {
 			t.Fatalf("statuses %v", status)
 		}
-		// The refund released the stock: only two orders hold units.
-		if l := levels(t, f); len(l) != 1 || l[0].Reserved != 2 || l[0].Available != 8 {
+		// The refund released the stock: only three orders hold units.
+		if l := levels(t, f); len(l) != 1 || l[0].Reserved != 3 || l[0].Available != 7 {
 			t.Fatalf("levels %+v", l)
 		}
 		checkStock(t, st, ids(os))

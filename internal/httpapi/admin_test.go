@@ -188,7 +188,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	for _, want := range []string{
 		`fulfill_http_requests_total{method="GET",route="/v1/products/{sku}",status="404"} 1`,
 		`fulfill_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
-		`fulfill_http_request_duration_seconds_bucket{method="GET",route="/v1/products/{sku}",le="+Inf"} 1`,
+		`fulfill_http_request_duration_seconds_bucket{method="GET",route="/v1/products/{sku}",status="404",le="+Inf"} 1`,
 		"fulfill_queue_lag_seconds 0",
 		"go_goroutines",
 		"process_",

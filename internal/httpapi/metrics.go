@@ -32,9 +32,9 @@ func newMetrics() *metrics {
 		}, []string{"route", "method", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "fulfill_http_request_duration_seconds",
-			Help:    "Time to answer HTTP requests, by route pattern and method.",
+			Help:    "Time to answer HTTP requests, by route pattern, method and status.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"route", "method"}),
+		}, []string{"route", "method", "status"}),
 		checkouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulfill_checkout_total",
 			Help: "Checkout answers by result: created, replayed, rejected, conflict, rate_limited, error.",

@@ -120,8 +120,9 @@ func (s *server) record(r *http.Request, ri *reqInfo, status int, d time.Duratio
 	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 		route = rc.RoutePattern()
 	}
-	s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-	s.metrics.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+	code := strconv.Itoa(status)
+	s.metrics.requests.WithLabelValues(route, r.Method, code).Inc()
+	s.metrics.duration.WithLabelValues(route, r.Method, code).Observe(d.Seconds())
 	keyID := ""
 	if ri.key != nil {
 		keyID = ri.key.ID

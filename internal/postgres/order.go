@@ -321,10 +321,192 @@ func (t *tx) UpdateOrder(ctx context.Context, id string, fn func(*fulfill.Order)
 	return o, nil
 }
 
+// SaveOrders saves orders loaded earlier in this transaction without
+// reading them again. Distinct orders are saved set-wise in two round
+// trips: one guarded UPDATE … FROM unnest of the status, payment, expiry
+// and updated_at (the fields UpdateOrder documents), then the new timeline
+// entries and changed allocations of all of them in one batch. When an
+// order appears twice, each save is its own statement instead (saveOrders-
+// OneByOne). EConflict for a guard that fails; ENotFound when that order
+// does not exist at all.
+func (t *tx) SaveOrders(ctx context.Context, saves []fulfill.OrderSave) error {
+	if len(saves) == 0 {
+		return nil
+	}
+	seen := make(map[string]bool, len(saves))
+	for _, s := range saves {
+		if s.LoadedTimeline < 0 || len(s.Order.Timeline) < s.LoadedTimeline {
+			return fulfill.Errorf(fulfill.EInternal, "save order %s: timeline entries cannot be removed", s.Order.ID)
+		}
+		if seen[s.Order.ID] {
+			return t.saveOrdersOneByOne(ctx, saves)
+		}
+		seen[s.Order.ID] = true
+	}
+	if err := t.updateOrderRows(ctx, saves); err != nil {
+		return err
+	}
+	return t.saveOrderChildren(ctx, saves)
+}
+
+// updateOrderRows runs the guarded UPDATE of distinct orders in one
+// statement and explains the first guard that failed.
+func (t *tx) updateOrderRows(ctx context.Context, saves []fulfill.OrderSave) error {
+	n := len(saves)
+	id, loaded, st, prov, capt, intent, secret, appr := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	conf, exp, upd := make([]*time.Time, n), make([]*time.Time, n), make([]time.Time, n)
+	for i, s := range saves {
+		o := s.Order
+		stampOrder(o)
+		p := o.Payment
+		id[i], loaded[i], st[i] = o.ID, string(s.LoadedStatus), string(o.Status)
+		prov[i], capt[i], intent[i], secret[i], appr[i] = p.Provider, string(p.Capture), p.IntentID, p.ClientSecret, p.ApprovalURL
+		conf[i], exp[i], upd[i] = p.ConfirmedAt, o.ExpiresAt, o.UpdatedAt
+	}
+	rows, _ := t.tx.Query(ctx, `UPDATE orders o SET status = x.st, payment_provider = x.prov,
+		payment_capture = x.capt, payment_intent_id = x.intent, payment_client_secret = x.secret,
+		payment_approval_url = x.appr, payment_confirmed_at = x.conf, expires_at = x.exp, updated_at = x.upd
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+			AS x(id, loaded, st, prov, capt, intent, secret, appr, conf, exp, upd)
+		WHERE o.id = x.id AND o.status = x.loaded
+		RETURNING o.id`, id, loaded, st, prov, capt, intent, secret, appr, conf, exp, upd)
+	done, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return mapErr(err, "save orders")
+	}
+	if len(done) == n {
+		return nil
+	}
+	ok := make(map[string]bool, len(done))
+	for _, d := range done {
+		ok[d] = true
+	}
+	for _, s := range saves {
+		if !ok[s.Order.ID] {
+			return t.guardFailed(ctx, &s)
+		}
+	}
+	return nil
+}
+
+// saveOrderChildren inserts the new timeline entries of the saves and
+// rewrites the allocations of those that changed, in one round trip.
+func (t *tx) saveOrderChildren(ctx context.Context, saves []fulfill.OrderSave) error {
+	var tlID, tlFrom, tlTo, tlCause []string
+	var tlN []int
+	var tlAt []time.Time
+	var changed, alID, alWh, alSKU []string
+	var alN []int
+	var alQty []int64
+	for _, s := range saves {
+		o := s.Order
+		for i, e := range o.Timeline[s.LoadedTimeline:] {
+			tlID, tlN, tlAt = append(tlID, o.ID), append(tlN, s.LoadedTimeline+i), append(tlAt, e.At)
+			tlFrom, tlTo, tlCause = append(tlFrom, string(e.From)), append(tlTo, string(e.To)), append(tlCause, e.Cause)
+		}
+		if s.AllocationsChanged {
+			changed = append(changed, o.ID)
+			for i, a := range o.Allocations {
+				alID, alN, alWh = append(alID, o.ID), append(alN, i), append(alWh, a.Warehouse)
+				alSKU, alQty = append(alSKU, a.SKU), append(alQty, a.Quantity)
+			}
+		}
+	}
+	b := &pgx.Batch{}
+	if len(tlID) > 0 {
+		b.Queue(`INSERT INTO order_timeline (order_id, n, at, from_status, to_status, cause)
+			SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])`,
+			tlID, tlN, tlAt, tlFrom, tlTo, tlCause)
+	}
+	if len(changed) > 0 {
+		b.Queue(`DELETE FROM order_allocations WHERE order_id = ANY($1)`, changed)
+	}
+	if len(alID) > 0 {
+		b.Queue(`INSERT INTO order_allocations (order_id, n, warehouse, sku, quantity)
+			SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[])`,
+			alID, alN, alWh, alSKU, alQty)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return mapErr(t.tx.SendBatch(ctx, b).Close(), "save orders")
+}
+
+// guardFailed explains a save whose guard failed: ENotFound when the
+// order is gone, else EConflict.
+func (t *tx) guardFailed(ctx context.Context, s *fulfill.OrderSave) error {
+	var exists bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1)`, s.Order.ID).Scan(&exists); err != nil {
+		return mapErr(err, "save orders")
+	}
+	if !exists {
+		return orderNotFound(s.Order.ID)
+	}
+	return fulfill.Errorf(fulfill.EConflict, "order %s is no longer %s", s.Order.ID, s.LoadedStatus)
+}
+
+// saveOrdersOneByOne saves each of saves with its own statement
+// (saveOrderSQL), all in one round trip, so that an order saved twice is
+// guarded on what its first save wrote.
+func (t *tx) saveOrdersOneByOne(ctx context.Context, saves []fulfill.OrderSave) error {
+	b := &pgx.Batch{}
+	var failed *fulfill.OrderSave
+	for i := range saves {
+		s := &saves[i]
+		if s.LoadedTimeline < 0 || len(s.Order.Timeline) < s.LoadedTimeline {
+			return fulfill.Errorf(fulfill.EInternal, "save order %s: timeline entries cannot be removed", s.Order.ID)
+		}
+		q, p := saveOrderSQL(s.Order, s.LoadedStatus, s.LoadedTimeline, s.AllocationsChanged)
+		b.Queue(q, p...).QueryRow(func(row pgx.Row) error {
+			var n int
+			if err := row.Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 && failed == nil {
+				failed = s
+			}
+			return nil
+		})
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return mapErr(err, "save orders")
+	}
+	if failed == nil {
+		return nil
+	}
+	return t.guardFailed(ctx, failed)
+}
+
+// OrdersByIDs returns the orders of ids that exist, with their children,
+// in two round trips, locked FOR UPDATE in id order (a fixed order, so two
+// batches cannot deadlock on each other's rows).
+func (t *tx) OrdersByIDs(ctx context.Context, ids []string) ([]fulfill.Order, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return t.orders(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ANY($1) ORDER BY id`+t.forUpdate(), ids)
+}
+
 // saveOrder writes o's row if its status is still loaded, the timeline
 // entries from seen on and, when allocsChanged, the allocations. Lines are
 // fixed at checkout and never rewritten.
 func (t *tx) saveOrder(ctx context.Context, o *fulfill.Order, loaded fulfill.OrderStatus, seen int, allocsChanged bool) error {
+	q, p := saveOrderSQL(o, loaded, seen, allocsChanged)
+	var n int
+	if err := t.tx.QueryRow(ctx, q, p...).Scan(&n); err != nil {
+		return mapErr(err, "update order")
+	}
+	if n == 0 {
+		return fulfill.Errorf(fulfill.EConflict, "order %s is no longer %s", o.ID, loaded)
+	}
+	return nil
+}
+
+// saveOrderSQL is the one statement of saveOrder; it returns the number of
+// orders rows it updated (0 when the guard failed).
+func saveOrderSQL(o *fulfill.Order, loaded fulfill.OrderStatus, seen int, allocsChanged bool) (string, params) {
 	stampOrder(o)
 	var p params
 	v := orderValues(&p, o)
@@ -346,14 +528,7 @@ func (t *tx) saveOrder(ctx context.Context, o *fulfill.Order, loaded fulfill.Ord
 			q += `, al AS (` + allocationsInsert(&p, o.Allocations) + `)`
 		}
 	}
-	var n int
-	if err := t.tx.QueryRow(ctx, q+` SELECT count(*) FROM o`, p...).Scan(&n); err != nil {
-		return mapErr(err, "update order")
-	}
-	if n == 0 {
-		return fulfill.Errorf(fulfill.EConflict, "order %s is no longer %s", o.ID, loaded)
-	}
-	return nil
+	return q + ` SELECT count(*) FROM o`, p
 }
 
 // ListOrders lists orders newest first (by id, which sorts by creation

@@ -54,6 +54,43 @@ func (t *tx) AddReservation(ctx context.Context, r fulfill.Reservation) error {
 	return nil
 }
 
+// AddReservations records many reservations in one statement (unnest,
+// joined like AddReservation's so unknown rows are counted, not raised).
+// ENotFound when any refers to an unknown order, SKU or bin.
+func (t *tx) AddReservations(ctx context.Context, rs []fulfill.Reservation) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	n := len(rs)
+	ord, sku, wh, bin, kind := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	qty, exp, at := make([]int64, n), make([]*time.Time, n), make([]time.Time, n)
+	for i, r := range rs {
+		if r.Kind != fulfill.ReservationFirm && r.Kind != fulfill.ReservationHold {
+			return fulfill.FieldErrorf(fulfill.EInvalid, "kind", "unknown reservation kind %q", r.Kind)
+		}
+		if r.Quantity < 1 {
+			return fulfill.FieldErrorf(fulfill.EInvalid, "quantity", "reservation quantity must be at least 1")
+		}
+		ord[i], sku[i], wh[i], bin[i], kind[i] = r.OrderID, r.SKU, r.Warehouse, r.Bin, string(r.Kind)
+		qty[i], exp[i], at[i] = r.Quantity, stampPtr(r.ExpiresAt), stamp(r.CreatedAt)
+	}
+	tag, err := t.tx.Exec(ctx, `INSERT INTO reservations (`+reservationCols+`)
+		SELECT o.id, p.sku, b.warehouse, b.code, x.qty, x.kind, x.exp, x.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+			$7::timestamptz[], $8::timestamptz[]) WITH ORDINALITY AS x(ord, sku, wh, bin, qty, kind, exp, at, n)
+		JOIN orders o ON o.id = x.ord JOIN products p ON p.sku = x.sku
+		JOIN bins b ON b.warehouse = x.wh AND b.code = x.bin
+		ORDER BY x.n`, ord, sku, wh, bin, qty, kind, exp, at)
+	if err != nil {
+		return mapErr(err, "add reservations")
+	}
+	if tag.RowsAffected() != int64(n) {
+		return fulfill.Errorf(fulfill.ENotFound, "%d of %d reservations refer to an unknown order, SKU or bin",
+			int64(n)-tag.RowsAffected(), n)
+	}
+	return nil
+}
+
 // Reservations lists an order's reservations in the order they were made.
 func (t *tx) Reservations(ctx context.Context, orderID string) ([]fulfill.Reservation, error) {
 	return t.reservations(ctx, "reservations", `SELECT `+reservationCols+` FROM reservations
@@ -109,6 +146,34 @@ func (t *tx) AddNotification(ctx context.Context, n *fulfill.Notification) (bool
 		return false, mapErr(err, "add notification")
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// AddNotifications queues many notifications in order in one statement
+// (unnest WITH ORDINALITY keeps their order for seq); ON CONFLICT DO
+// NOTHING skips existing dedupe keys, and repeats within ns.
+func (t *tx) AddNotifications(ctx context.Context, ns []*fulfill.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	k := len(ns)
+	id, ord, ev, key, st := make([]string, k), make([]string, k), make([]string, k), make([]string, k), make([]string, k)
+	body, at := make([][]byte, k), make([]time.Time, k)
+	for i, n := range ns {
+		n.CreatedAt = stamp(n.CreatedAt)
+		if n.ID == "" {
+			n.ID = fulfill.NewID("ntf", n.CreatedAt)
+		}
+		if n.Status == "" {
+			n.Status = "pending"
+		}
+		id[i], ord[i], ev[i], key[i], st[i], body[i], at[i] = n.ID, n.OrderID, n.Event, n.DedupeKey, n.Status, n.Payload, n.CreatedAt
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO notifications (`+notificationCols+`)
+		SELECT x.id, x.ord, x.ev, x.key, x.body, x.st, x.at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::timestamptz[])
+			WITH ORDINALITY AS x(id, ord, ev, key, body, st, at, n)
+		ORDER BY x.n ON CONFLICT DO NOTHING`, id, ord, ev, key, body, st, at)
+	return mapErr(err, "add notifications")
 }
 
 // Notifications lists an order's notifications in the order they were

@@ -64,6 +64,46 @@ func (t *tx) MoveStock(ctx context.Context, m fulfill.StockMovement) (*fulfill.L
 	return e, nil
 }
 
+// MoveStocks applies movements in order, each as MoveStock's two
+// statements, all in one round trip. A refused movement raises nothing (the
+// transaction stays usable) and is explained after the batch; the ones
+// queued after it have run, so the caller rolls back.
+func (t *tx) MoveStocks(ctx context.Context, ms []fulfill.StockMovement) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	failed := -1
+	for i, m := range ms {
+		if !m.Kind.Valid() {
+			return fulfill.FieldErrorf(fulfill.EInvalid, "kind", "unknown stock movement kind %q", m.Kind)
+		}
+		if m.OnHandDelta >= m.ReservedDelta && m.ReservedDelta >= 0 {
+			// Only then can ensureBinStock insert a row (its own guard): a
+			// reservation (reserved up, on hand unchanged) skips it.
+			b.Queue(ensureBinStock, m.SKU, m.Warehouse, m.Bin, m.OnHandDelta, m.ReservedDelta)
+		}
+		b.Queue(moveAndLog, m.SKU, m.Warehouse, m.Bin, m.OnHandDelta, m.ReservedDelta,
+			string(m.Kind), m.Cause, m.Actor, stamp(m.At)).Query(func(rows pgx.Rows) error {
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			if n == 0 && rows.Err() == nil && failed < 0 {
+				failed = i
+			}
+			return rows.Err()
+		})
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return mapErr(err, "move stock")
+	}
+	if failed >= 0 {
+		return t.whyNotMoved(ctx, ms[failed])
+	}
+	return nil
+}
+
 // whyNotMoved explains a guarded update that changed nothing: something is
 // missing, or there is not enough stock.
 func (t *tx) whyNotMoved(ctx context.Context, m fulfill.StockMovement) error {

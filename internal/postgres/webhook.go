@@ -113,6 +113,26 @@ func (t *tx) MarkWebhookEvent(ctx context.Context, id string, status fulfill.Web
 	return nil
 }
 
+// MarkWebhookEvents marks many distinct events with an empty error in one
+// statement. ENotFound when any id is unknown.
+func (t *tx) MarkWebhookEvents(ctx context.Context, ids []string, status fulfill.WebhookStatus, at time.Time) error {
+	if !status.Valid() {
+		return fulfill.FieldErrorf(fulfill.EInvalid, "status", "unknown webhook status %q", status)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	tag, err := t.tx.Exec(ctx, `UPDATE webhook_events SET status = $2, error = '', attempts = attempts + 1,
+		processed_at = $3 WHERE id = ANY($1)`, ids, string(status), stamp(at))
+	if err != nil {
+		return mapErr(err, "mark webhook events")
+	}
+	if tag.RowsAffected() != int64(len(ids)) {
+		return fulfill.Errorf(fulfill.ENotFound, "%d of %d webhook events not found", int64(len(ids))-tag.RowsAffected(), len(ids))
+	}
+	return nil
+}
+
 // ReceivedWebhookEvents returns up to limit received events by occurrence,
 // then arrival (seq), from index webhook_events_status_idx, locked FOR
 // UPDATE (the payment stage also holds LockAllocator, so claims do not

@@ -99,27 +99,38 @@ func (t *txn) CreateOrder(ctx context.Context, o *fulfill.Order) error {
 	return t.insertAllocations(ctx, o.ID, o.Allocations)
 }
 
-// insertTimeline inserts entries numbered from first.
+// insertTimeline inserts entries numbered from first, in one statement.
 func (t *txn) insertTimeline(ctx context.Context, id string, first int, entries []fulfill.TimelineEntry) error {
-	for i, e := range entries {
-		_, err := t.tx.ExecContext(ctx, `INSERT INTO order_timeline (order_id, n, at, from_status, to_status, cause)
-			VALUES (?, ?, ?, ?, ?, ?)`, id, first+i, formatTime(e.At), string(e.From), string(e.To), e.Cause)
-		if err != nil {
-			return mapErr(err, "order timeline")
-		}
+	if len(entries) == 0 {
+		return nil
 	}
-	return nil
+	args := make([]any, 0, 6*len(entries))
+	for i, e := range entries {
+		args = append(args, id, first+i, formatTime(e.At), string(e.From), string(e.To), e.Cause)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO order_timeline (order_id, n, at, from_status, to_status, cause)
+		VALUES `+valueRows(len(entries), 6), args...)
+	return mapErr(err, "order timeline")
 }
 
+// insertAllocations inserts allocations numbered from 0, in one statement.
 func (t *txn) insertAllocations(ctx context.Context, id string, allocs []fulfill.Allocation) error {
-	for i, a := range allocs {
-		_, err := t.tx.ExecContext(ctx, `INSERT INTO order_allocations (order_id, n, warehouse, sku, quantity)
-			VALUES (?, ?, ?, ?, ?)`, id, i, a.Warehouse, a.SKU, a.Quantity)
-		if err != nil {
-			return mapErr(err, "order allocation")
-		}
+	if len(allocs) == 0 {
+		return nil
 	}
-	return nil
+	args := make([]any, 0, 5*len(allocs))
+	for i, a := range allocs {
+		args = append(args, id, i, a.Warehouse, a.SKU, a.Quantity)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO order_allocations (order_id, n, warehouse, sku, quantity)
+		VALUES `+valueRows(len(allocs), 5), args...)
+	return mapErr(err, "order allocation")
+}
+
+// valueRows is the VALUES list of rows rows of cols placeholders each.
+func valueRows(rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(row+", ", rows-1) + row
 }
 
 // GetOrder returns an order with lines, timeline and allocations. ENotFound.
@@ -168,22 +179,160 @@ func (t *txn) UpdateOrder(ctx context.Context, id string, fn func(*fulfill.Order
 		return nil, err
 	}
 	o.ID = id
-	if len(o.Timeline) < seen {
-		return nil, fulfill.Errorf(fulfill.EInternal, "update order %s: timeline entries cannot be removed", id)
+	if err := t.saveLoaded(ctx, o, loaded, seen, !slices.Equal(allocs, o.Allocations)); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// SaveOrders saves orders loaded earlier in this transaction without
+// reading them again: one prepared guarded UPDATE per order (status,
+// payment, expiry, updated_at: the fields UpdateOrder documents), then the
+// new timeline entries of all of them, and the allocations of those that
+// changed, in multi-row statements. EConflict when a guard fails
+// (ENotFound when the order does not exist at all).
+func (t *txn) SaveOrders(ctx context.Context, saves []fulfill.OrderSave) error {
+	if err := t.writable("save orders"); err != nil {
+		return err
+	}
+	if len(saves) == 0 {
+		return nil
+	}
+	if err := t.updateOrderRows(ctx, saves); err != nil {
+		return err
+	}
+	var timeline []any
+	allocs := map[string][]fulfill.Allocation{}
+	var changed []string
+	for _, s := range saves {
+		o := s.Order
+		for i, e := range o.Timeline[s.LoadedTimeline:] {
+			timeline = append(timeline, o.ID, s.LoadedTimeline+i, formatTime(e.At), string(e.From), string(e.To), e.Cause)
+		}
+		if s.AllocationsChanged {
+			if _, ok := allocs[o.ID]; !ok {
+				changed = append(changed, o.ID)
+			}
+			allocs[o.ID] = o.Allocations // the last save of an order wins
+		}
+	}
+	if err := t.insertRows(ctx, `INSERT INTO order_timeline (order_id, n, at, from_status, to_status, cause) VALUES `,
+		6, timeline, "order timeline"); err != nil {
+		return err
+	}
+	return t.replaceAllocations(ctx, changed, allocs)
+}
+
+// updateOrderRows runs the guarded UPDATE of each save with one prepared
+// statement.
+func (t *txn) updateOrderRows(ctx context.Context, saves []fulfill.OrderSave) error {
+	st, err := t.tx.PrepareContext(ctx, `UPDATE orders SET status = ?, payment_provider = ?,
+		payment_capture = ?, payment_intent_id = ?, payment_client_secret = ?, payment_approval_url = ?,
+		payment_confirmed_at = ?, expires_at = ?, updated_at = ? WHERE id = ? AND status = ?`)
+	if err != nil {
+		return mapErr(err, "save orders")
+	}
+	defer func() { _ = st.Close() }()
+	for _, s := range saves {
+		o := s.Order
+		if s.LoadedTimeline < 0 || len(o.Timeline) < s.LoadedTimeline {
+			return fulfill.Errorf(fulfill.EInternal, "save order %s: timeline entries cannot be removed", o.ID)
+		}
+		o.UpdatedAt = orNow(o.UpdatedAt)
+		p := o.Payment
+		res, err := st.ExecContext(ctx, string(o.Status), p.Provider, string(p.Capture), p.IntentID, p.ClientSecret,
+			p.ApprovalURL, nullTime(p.ConfirmedAt), nullTime(o.ExpiresAt), formatTime(o.UpdatedAt),
+			o.ID, string(s.LoadedStatus))
+		if err != nil {
+			return mapErr(err, "save order")
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil && !t.orderExists(ctx, o.ID) {
+				return fulfill.Errorf(fulfill.ENotFound, "order %s not found", o.ID)
+			}
+			return &fulfill.Error{Code: fulfill.EConflict, Err: err,
+				Message: "order " + o.ID + " is no longer " + string(s.LoadedStatus)}
+		}
+	}
+	return nil
+}
+
+// replaceAllocations rewrites the allocations of the orders ids.
+func (t *txn) replaceAllocations(ctx context.Context, ids []string, allocs map[string][]fulfill.Allocation) error {
+	var rows []any
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+			for n, a := range allocs[id] {
+				rows = append(rows, id, n, a.Warehouse, a.SKU, a.Quantity)
+			}
+		}
+		_, err := t.tx.ExecContext(ctx, `DELETE FROM order_allocations WHERE order_id IN (`+
+			strings.Repeat("?, ", len(chunk)-1)+`?)`, args...)
+		if err != nil {
+			return mapErr(err, "order allocations")
+		}
+	}
+	return t.insertRows(ctx, `INSERT INTO order_allocations (order_id, n, warehouse, sku, quantity) VALUES `,
+		5, rows, "order allocations")
+}
+
+// insertRows runs a multi-row INSERT (head ends with VALUES) of args, cols
+// values a row, up to 500 rows per statement.
+func (t *txn) insertRows(ctx context.Context, head string, cols int, args []any, what string) error {
+	const per = 500
+	for start := 0; start < len(args); start += per * cols {
+		chunk := args[start:min(start+per*cols, len(args))]
+		if _, err := t.tx.ExecContext(ctx, head+valueRows(len(chunk)/cols, cols), chunk...); err != nil {
+			return mapErr(err, what)
+		}
+	}
+	return nil
+}
+
+// saveLoaded writes a loaded order: the row as a guarded update on
+// loaded, the timeline entries from seen on (one statement) and, when
+// allocsChanged, the allocations.
+func (t *txn) saveLoaded(ctx context.Context, o *fulfill.Order, loaded fulfill.OrderStatus, seen int, allocsChanged bool) error {
+	if seen < 0 || len(o.Timeline) < seen {
+		return fulfill.Errorf(fulfill.EInternal, "save order %s: timeline entries cannot be removed", o.ID)
 	}
 	if err := t.saveOrder(ctx, o, loaded); err != nil {
-		return nil, err
+		return err
 	}
-	if err := t.insertTimeline(ctx, id, seen, o.Timeline[seen:]); err != nil {
-		return nil, err
+	if err := t.insertTimeline(ctx, o.ID, seen, o.Timeline[seen:]); err != nil {
+		return err
 	}
-	if slices.Equal(allocs, o.Allocations) {
-		return o, nil
+	if !allocsChanged {
+		return nil
 	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM order_allocations WHERE order_id = ?`, id); err != nil {
-		return nil, mapErr(err, "order allocations")
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM order_allocations WHERE order_id = ?`, o.ID); err != nil {
+		return mapErr(err, "order allocations")
 	}
-	return o, t.insertAllocations(ctx, id, o.Allocations)
+	return t.insertAllocations(ctx, o.ID, o.Allocations)
+}
+
+// OrdersByIDs returns the orders of ids that exist, with their children,
+// reading up to 500 ids per query. "Locked" comes free: the transaction
+// holds SQLite's single write lock.
+func (t *txn) OrdersByIDs(ctx context.Context, ids []string) ([]fulfill.Order, error) {
+	var out []fulfill.Order
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		os, err := t.orders(ctx, `SELECT `+orderCols+` FROM orders WHERE id IN (`+
+			strings.Repeat("?, ", len(chunk)-1)+`?)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, os...)
+	}
+	return out, nil
 }
 
 // saveOrder writes o's row if its status is still loaded. Lines are fixed
@@ -203,10 +352,20 @@ func (t *txn) saveOrder(ctx context.Context, o *fulfill.Order, loaded fulfill.Or
 		return mapErr(err, "order")
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil && !t.orderExists(ctx, o.ID) {
+			return fulfill.Errorf(fulfill.ENotFound, "order %s not found", o.ID)
+		}
 		return &fulfill.Error{Code: fulfill.EConflict, Err: err,
 			Message: "order " + o.ID + " is no longer " + string(loaded)}
 	}
 	return nil
+}
+
+// orderExists reports whether order id exists (false also on a read error,
+// which the caller's conflict then stands for).
+func (t *txn) orderExists(ctx context.Context, id string) bool {
+	var one int
+	return t.tx.QueryRowContext(ctx, `SELECT 1 FROM orders WHERE id = ?`, id).Scan(&one) == nil
 }
 
 // ListOrders lists orders newest first (by id, which sorts by creation

@@ -35,6 +35,26 @@ func (t *txn) AddReservation(ctx context.Context, r fulfill.Reservation) error {
 	return mapErr(err, "reservation")
 }
 
+// AddReservations records many reservations in multi-row statements
+// (foreign keys report unknown rows: ENotFound).
+func (t *txn) AddReservations(ctx context.Context, rs []fulfill.Reservation) error {
+	if err := t.writable("add reservations"); err != nil {
+		return err
+	}
+	args := make([]any, 0, 8*len(rs))
+	for _, r := range rs {
+		if r.Kind != fulfill.ReservationFirm && r.Kind != fulfill.ReservationHold {
+			return fulfill.FieldErrorf(fulfill.EInvalid, "kind", "unknown reservation kind %q", r.Kind)
+		}
+		if r.Quantity < 1 {
+			return fulfill.FieldErrorf(fulfill.EInvalid, "quantity", "reservation quantity must be at least 1")
+		}
+		args = append(args, r.OrderID, r.SKU, r.Warehouse, r.Bin, r.Quantity, string(r.Kind),
+			nullTime(r.ExpiresAt), formatTime(orNow(r.CreatedAt)))
+	}
+	return t.insertRows(ctx, `INSERT INTO reservations (`+reservationCols+`) VALUES `, 8, args, "reservation")
+}
+
 // Reservations lists an order's reservations in the order they were made.
 func (t *txn) Reservations(ctx context.Context, orderID string) ([]fulfill.Reservation, error) {
 	return list(ctx, t.tx, `SELECT `+reservationCols+` FROM reservations WHERE order_id = ? ORDER BY id`,
@@ -95,6 +115,36 @@ func (t *txn) AddNotification(ctx context.Context, n *fulfill.Notification) (boo
 	}
 	c, err := res.RowsAffected()
 	return c == 1, mapErr(err, "notification")
+}
+
+// AddNotifications queues many notifications in order in multi-row
+// statements, each unless its dedupe key exists (ON CONFLICT DO NOTHING
+// also skips a key repeated within ns).
+func (t *txn) AddNotifications(ctx context.Context, ns []*fulfill.Notification) error {
+	if err := t.writable("add notifications"); err != nil {
+		return err
+	}
+	args := make([]any, 0, 7*len(ns))
+	for _, n := range ns {
+		n.CreatedAt = orNow(n.CreatedAt)
+		if n.ID == "" {
+			n.ID = fulfill.NewID("ntf", n.CreatedAt)
+		}
+		if n.Status == "" {
+			n.Status = "pending"
+		}
+		args = append(args, n.ID, n.OrderID, n.Event, n.DedupeKey, n.Payload, n.Status, formatTime(n.CreatedAt))
+	}
+	const per = 500
+	for start := 0; start < len(args); start += per * 7 {
+		chunk := args[start:min(start+per*7, len(args))]
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO notifications (`+notificationCols+`) VALUES `+
+			valueRows(len(chunk)/7, 7)+` ON CONFLICT (dedupe_key) DO NOTHING`, chunk...)
+		if err != nil {
+			return mapErr(err, "notifications")
+		}
+	}
+	return nil
 }
 
 // Notifications lists an order's notifications in the order they were

@@ -28,6 +28,11 @@ const insertStockSQL = `INSERT INTO bin_stock (sku, warehouse, bin, on_hand, res
 	ON CONFLICT (sku, warehouse, bin) DO NOTHING
 	RETURNING on_hand, reserved`
 
+// insertLedgerSQL appends one ledger row.
+const insertLedgerSQL = `INSERT INTO stock_ledger (sku, warehouse, bin, kind, on_hand_delta,
+		reserved_delta, on_hand_after, reserved_after, cause, actor, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // MoveStock applies m and appends its ledger row. ENotFound for an unknown
 // SKU, warehouse or bin; EInsufficient when the movement would break
 // 0 <= reserved <= on hand, in which case nothing is written and the
@@ -58,15 +63,59 @@ func (t *txn) MoveStock(ctx context.Context, m fulfill.StockMovement) (*fulfill.
 	if err != nil {
 		return nil, mapErr(err, "move stock")
 	}
-	err = t.tx.QueryRowContext(ctx, `INSERT INTO stock_ledger (sku, warehouse, bin, kind, on_hand_delta,
-		reserved_delta, on_hand_after, reserved_after, cause, actor, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err = t.tx.QueryRowContext(ctx, insertLedgerSQL+` RETURNING id`,
 		e.SKU, e.Warehouse, e.Bin, string(e.Kind), e.OnHandDelta, e.ReservedDelta, e.OnHandAfter,
 		e.ReservedAfter, e.Cause, e.Actor, formatTime(e.At)).Scan(&e.ID)
 	if err != nil {
 		return nil, mapErr(err, "stock ledger")
 	}
 	return &e, nil
+}
+
+// MoveStocks applies movements in order, each as MoveStock does, with the
+// guarded update and the ledger insert prepared once for all of them (a
+// movement into a bin without a stock row goes through MoveStock). It
+// stops at the first that fails.
+func (t *txn) MoveStocks(ctx context.Context, ms []fulfill.StockMovement) error {
+	if err := t.writable("move stock"); err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	upd, err := t.tx.PrepareContext(ctx, updateStockSQL)
+	if err != nil {
+		return mapErr(err, "move stock")
+	}
+	defer func() { _ = upd.Close() }()
+	led, err := t.tx.PrepareContext(ctx, insertLedgerSQL)
+	if err != nil {
+		return mapErr(err, "move stock")
+	}
+	defer func() { _ = led.Close() }()
+	for _, m := range ms {
+		if !m.Kind.Valid() {
+			return fulfill.FieldErrorf(fulfill.EInvalid, "kind", "unknown movement kind %q", m.Kind)
+		}
+		dOn, dRes := m.OnHandDelta, m.ReservedDelta
+		var onHand, reserved int64
+		err := upd.QueryRowContext(ctx, dOn, dRes, m.SKU, m.Warehouse, m.Bin, dOn, dRes, dRes).Scan(&onHand, &reserved)
+		if errors.Is(err, sql.ErrNoRows) { // no row yet, or refused: MoveStock tells which
+			if _, err := t.MoveStock(ctx, m); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return mapErr(err, "move stock")
+		}
+		_, err = led.ExecContext(ctx, m.SKU, m.Warehouse, m.Bin, string(m.Kind), dOn, dRes, onHand, reserved,
+			m.Cause, m.Actor, formatTime(orNow(m.At)))
+		if err != nil {
+			return mapErr(err, "stock ledger")
+		}
+	}
+	return nil
 }
 
 // refused explains a movement the guarded statement did not apply:

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/fulfill-dev/fulfill"
@@ -94,6 +95,35 @@ func (t *txn) MarkWebhookEvent(ctx context.Context, id string, status fulfill.We
 	res, err := t.tx.ExecContext(ctx, `UPDATE webhook_events SET status = ?, error = ?, attempts = attempts + 1,
 		processed_at = ? WHERE id = ?`, string(status), errMsg, formatTime(orNow(at)), id)
 	return affected(res, err, "webhook event")
+}
+
+// MarkWebhookEvents marks many events with an empty error in one
+// statement (up to 500 ids per statement). ENotFound when any is unknown.
+func (t *txn) MarkWebhookEvents(ctx context.Context, ids []string, status fulfill.WebhookStatus, at time.Time) error {
+	if err := t.writable("mark webhook events"); err != nil {
+		return err
+	}
+	if !status.Valid() {
+		return fulfill.FieldErrorf(fulfill.EInvalid, "status", "unknown webhook status %q", status)
+	}
+	when := formatTime(orNow(at))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, string(status), when)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		res, err := t.tx.ExecContext(ctx, `UPDATE webhook_events SET status = ?, error = '', attempts = attempts + 1,
+			processed_at = ? WHERE id IN (`+strings.Repeat("?, ", len(chunk)-1)+`?)`, args...)
+		if err != nil {
+			return mapErr(err, "webhook events")
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return &fulfill.Error{Code: fulfill.ENotFound, Err: err, Message: "webhook event not found"}
+		}
+	}
+	return nil
 }
 
 // ReceivedWebhookEvents returns up to limit received events by occurrence,

@@ -57,6 +57,7 @@ func Run(t *testing.T, h Harness) {
 		{"Idempotency", idempotencyTests},
 		{"Webhook", webhookTests},
 		{"Reservation", reservationTests},
+		{"Batch", batchTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fulfill-dev/fulfill/internal/app"
+	"github.com/fulfill-dev/fulfill/internal/gateway/sandbox"
+	"github.com/fulfill-dev/fulfill/internal/queue"
+)
+
+// Intervals of the periodic jobs.
+const (
+	auditEvery       = time.Hour
+	expireEvery      = time.Minute
+	purgeIdemEvery   = time.Hour
+	errSandboxOffMsg = "the sandbox gateway is not enabled on this process (FULFILL_GATEWAYS)"
+)
+
+// registerJobs registers every job handler and periodic job. The handlers
+// reach the app and the gateways through n, which is filled in once the
+// store is open (the store builds its queue from this registry).
+func registerJobs(n *node) *queue.Registry {
+	reg := queue.NewRegistry()
+	queue.Handle(reg, func(ctx context.Context, a app.AuditStockArgs) error { return n.app.AuditStock(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.ProcessPaymentsArgs) error { return n.app.ProcessPayments(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.CapturePaymentArgs) error { return n.app.CapturePayment(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.VoidPaymentArgs) error { return n.app.VoidPayment(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.RefundPaymentArgs) error { return n.app.RefundPayment(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.ExpireOrdersArgs) error { return n.app.ExpireOrders(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.PurgeIdempotencyArgs) error { return n.app.PurgeIdempotency(ctx, a) })
+	registerStockJobs(reg, n)
+	queue.Handle(reg, func(ctx context.Context, a sandbox.DeliverArgs) error {
+		if n.gw.sandbox == nil {
+			return queue.Cancel(errors.New(errSandboxOffMsg))
+		}
+		return n.gw.sandbox.Deliver(ctx, a)
+	})
+	queue.Handle(reg, func(ctx context.Context, a sandbox.AutoConfirmArgs) error {
+		if n.gw.sandbox == nil {
+			return queue.Cancel(errors.New(errSandboxOffMsg))
+		}
+		return n.gw.sandbox.AutoConfirm(ctx, a)
+	})
+	reg.Periodic(auditEvery, app.AuditStockArgs{})
+	reg.Periodic(expireEvery, app.ExpireOrdersArgs{})
+	reg.Periodic(purgeIdemEvery, app.PurgeIdempotencyArgs{})
+	return reg
+}
+
+// registerStockJobs registers the inventory stage's jobs: expired holds
+// are released every minute; backorders are served when stock arrives
+// (the receipt queues the job) and, as a safety net, every few minutes.
+func registerStockJobs(reg *queue.Registry, n *node) {
+	queue.Handle(reg, func(ctx context.Context, a app.ReleaseHoldsArgs) error { return n.app.ReleaseHolds(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.ServeBackordersArgs) error { return n.app.ServeBackorders(ctx, a) })
+	reg.Periodic(time.Minute, app.ReleaseHoldsArgs{})
+	reg.Periodic(5*time.Minute, app.ServeBackordersArgs{})
+}
