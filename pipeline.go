@@ -301,3 +301,41 @@ type PipelineTx interface {
 	// ENotFound; EConflict when the status moved.
 	UpdateSandboxIntent(ctx context.Context, si *SandboxIntent, expected string) error
 }
+
+// SandboxConfirm plays the shopper on the sandbox gateway's payment page:
+// the body of POST /sandbox/payments/{intent_id}/confirm. The knobs shape
+// the webhook deliveries for demos and tests.
+type SandboxConfirm struct {
+	// Outcome is succeeded or declined.
+	Outcome string `json:"outcome"`
+	// DelayMS delays the webhook delivery by this many milliseconds.
+	DelayMS int `json:"delay_ms"`
+	// Duplicate delivers the same event (same id) twice.
+	Duplicate bool `json:"duplicate"`
+	// OutOfOrder delivers, after the outcome's event, a payment failure with
+	// an older timestamp (an earlier declined attempt arriving late).
+	OutOfOrder bool `json:"out_of_order"`
+	// FailFirst makes the first N delivery attempts fail, so that the queue
+	// retries them with backoff.
+	FailFirst int `json:"fail_first"`
+}
+
+// Sandbox knob limits.
+const (
+	maxSandboxDelayMS   = 10 * 60 * 1000
+	maxSandboxFailFirst = 10
+)
+
+// Validate checks the outcome and the knobs' ranges. EInvalid.
+func (c SandboxConfirm) Validate() error {
+	if c.Outcome != "succeeded" && c.Outcome != "declined" {
+		return FieldErrorf(EInvalid, "outcome", "outcome must be succeeded or declined")
+	}
+	if c.DelayMS < 0 || c.DelayMS > maxSandboxDelayMS {
+		return FieldErrorf(EInvalid, "delay_ms", "delay_ms must be between 0 and %d", maxSandboxDelayMS)
+	}
+	if c.FailFirst < 0 || c.FailFirst > maxSandboxFailFirst {
+		return FieldErrorf(EInvalid, "fail_first", "fail_first must be between 0 and %d", maxSandboxFailFirst)
+	}
+	return nil
+}

@@ -125,16 +125,6 @@ func sandboxSecret(cfg *Config) (string, error) {
 	return secret, nil
 }
 
-// sandboxPayments serves app.SandboxPayments with the sandbox gateway. The
-// adapter may not import app (CONVENTIONS.md), so its request type is its
-// own; the conversion below fails to compile if the two ever differ.
-type sandboxPayments struct{ g *sandbox.Gateway }
-
-// Confirm plays the shopper on the sandbox's payment page.
-func (s sandboxPayments) Confirm(ctx context.Context, intentID string, req app.SandboxConfirm) (*fulfill.SandboxIntent, error) {
-	return s.g.Confirm(ctx, intentID, sandbox.ConfirmRequest(req))
-}
-
 // appOptions turns the configuration into the App's options.
 func appOptions(cfg *Config, gs *gatewaySet, log *slog.Logger) (app.Options, error) {
 	p := &cfg.Pipeline
@@ -149,7 +139,7 @@ func appOptions(cfg *Config, gs *gatewaySet, log *slog.Logger) (app.Options, err
 		PaymentBatch: p.PaymentBatch,
 	}
 	if gs.sandbox != nil {
-		o.Sandbox = sandboxPayments{gs.sandbox}
+		o.Sandbox = gs.sandbox
 	}
 	return o, nil
 }

@@ -16,42 +16,9 @@ type SandboxPayments interface {
 	Confirm(ctx context.Context, intentID string, req SandboxConfirm) (*fulfill.SandboxIntent, error)
 }
 
-// SandboxConfirm is the body of POST /sandbox/payments/{intent_id}/confirm.
-type SandboxConfirm struct {
-	// Outcome is succeeded or declined.
-	Outcome string `json:"outcome"`
-	// DelayMS delays the webhook delivery.
-	DelayMS int `json:"delay_ms"`
-	// Duplicate delivers the webhook twice.
-	Duplicate bool `json:"duplicate"`
-	// OutOfOrder delivers a stale failure after the success.
-	OutOfOrder bool `json:"out_of_order"`
-	// FailFirst makes the first N delivery attempts fail (the receiver is
-	// told to answer 5xx), to show retries.
-	FailFirst int `json:"fail_first"`
-}
-
-// Sandbox knob limits.
-const (
-	maxSandboxDelayMS   = 10 * 60 * 1000
-	maxSandboxFailFirst = 10
-)
-
-// Validate checks the knobs.
-func (c SandboxConfirm) Validate() error {
-	switch c.Outcome {
-	case "succeeded", "declined":
-	default:
-		return fulfill.FieldErrorf(fulfill.EInvalid, "outcome", "outcome must be succeeded or declined")
-	}
-	if c.DelayMS < 0 || c.DelayMS > maxSandboxDelayMS {
-		return fulfill.FieldErrorf(fulfill.EInvalid, "delay_ms", "delay_ms must be between 0 and %d", maxSandboxDelayMS)
-	}
-	if c.FailFirst < 0 || c.FailFirst > maxSandboxFailFirst {
-		return fulfill.FieldErrorf(fulfill.EInvalid, "fail_first", "fail_first must be between 0 and %d", maxSandboxFailFirst)
-	}
-	return nil
-}
+// SandboxConfirm is the body of POST /sandbox/payments/{intent_id}/confirm
+// (the domain's type, shared with the sandbox gateway).
+type SandboxConfirm = fulfill.SandboxConfirm
 
 // ConfirmSandboxPayment plays the shopper paying (or being declined) on the
 // sandbox's page. ENotFound when the sandbox is not configured or the

@@ -13,49 +13,15 @@ const (
 	OutcomeDeclined  = "declined"
 )
 
-// Knob limits.
 const (
-	maxDelayMS   = 10 * 60 * 1000
-	maxFailFirst = 10
 	// staleBy is how much older the out-of-order event's timestamp is than
 	// the real outcome's.
 	staleBy = time.Second
 )
 
-// ConfirmRequest plays the shopper on the sandbox's payment page. Its
-// fields match app.SandboxConfirm one for one (the adapter cannot import
-// app, so cmd converts one into the other).
-type ConfirmRequest struct {
-	// Outcome is succeeded or declined.
-	Outcome string `json:"outcome"`
-	// DelayMS delays the webhook delivery by this many milliseconds (the
-	// queue promotes scheduled jobs every few seconds, so short delays
-	// round up).
-	DelayMS int `json:"delay_ms"`
-	// Duplicate delivers the same event (same id) twice, concurrently.
-	Duplicate bool `json:"duplicate"`
-	// OutOfOrder delivers, after the outcome's event, a
-	// payment_intent.payment_failed with an older timestamp (an earlier
-	// declined attempt arriving late).
-	OutOfOrder bool `json:"out_of_order"`
-	// FailFirst makes the first N delivery attempts of the outcome's event
-	// fail, so that the queue retries them with backoff.
-	FailFirst int `json:"fail_first"`
-}
-
-// validate checks the knobs.
-func (r ConfirmRequest) validate() error {
-	if r.Outcome != OutcomeSucceeded && r.Outcome != OutcomeDeclined {
-		return fulfill.FieldErrorf(fulfill.EInvalid, "outcome", "outcome must be succeeded or declined")
-	}
-	if r.DelayMS < 0 || r.DelayMS > maxDelayMS {
-		return fulfill.FieldErrorf(fulfill.EInvalid, "delay_ms", "delay_ms must be between 0 and %d", maxDelayMS)
-	}
-	if r.FailFirst < 0 || r.FailFirst > maxFailFirst {
-		return fulfill.FieldErrorf(fulfill.EInvalid, "fail_first", "fail_first must be between 0 and %d", maxFailFirst)
-	}
-	return nil
-}
+// ConfirmRequest plays the shopper on the sandbox's payment page: the
+// domain's fulfill.SandboxConfirm, whose Validate checks the knobs.
+type ConfirmRequest = fulfill.SandboxConfirm
 
 // Confirm settles a requires_payment intent with the requested outcome
 // (succeeded, or authorized under manual capture; failed when declined) and
@@ -63,7 +29,7 @@ func (r ConfirmRequest) validate() error {
 // transaction. ENotFound; EConflict when the intent is no longer payable;
 // EInvalid for bad knobs.
 func (g *Gateway) Confirm(ctx context.Context, intentID string, req ConfirmRequest) (*fulfill.SandboxIntent, error) {
-	if err := req.validate(); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	var out *fulfill.SandboxIntent
