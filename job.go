@@ -27,6 +27,12 @@ type JobOpts struct {
 	UniquePeriod time.Duration
 	// Queue names the queue; empty is the default queue.
 	Queue string
+	// Coalesce skips the insert when a job of the same kind is already
+	// waiting to run (available). A running job does not count, so work
+	// that arrives while one runs always has a job after it. For jobs that
+	// drain a table (process_payments drains the webhook inbox): one
+	// waiting job serves every insert made before it starts.
+	Coalesce bool
 }
 
 // JobState is where a job is in its life.

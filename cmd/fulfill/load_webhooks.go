@@ -64,7 +64,9 @@ func (l *loader) webhooks(ctx context.Context) error {
 	sent := time.Now()
 	drained, derr := l.waitDrained(ctx)
 	lag := obs.stop()
-	res.print(l.stdout, "webhooks")
+	if err := l.report(res, "webhooks"); err != nil {
+		return err
+	}
 	fmt.Fprintf(l.stdout, "queue lag      max %s during the run and the drain\n", lag.Round(time.Millisecond))
 	if derr != nil {
 		fmt.Fprintf(l.stdout, "queue drain    not drained: %v\n", derr)

@@ -52,6 +52,7 @@ type PipelineConfig struct {
 
 	QueuePollInterval time.Duration
 	PaymentBatch      int
+	PaymentBatchTime  time.Duration
 
 	RedisURL           string
 	CheckoutRatePerIP  int
@@ -154,6 +155,8 @@ func orderSettings() []setting {
 			dur(func(c *Config) *time.Duration { return &pp(c).QueuePollInterval })},
 		{"payment-batch", "FULFILL_PAYMENT_BATCH", "500", "most webhook events the payment stage applies in one transaction (smaller: shorter write locks, more commits)",
 			num(func(c *Config) *int { return &pp(c).PaymentBatch })},
+		{"payment-batch-time", "FULFILL_PAYMENT_BATCH_TIME", "4ms", "how long one transaction of the payment stage may hold the database before it commits what it applied (bounds how long webhook acknowledgements wait on SQLite's single writer); 0: no bound",
+			dur(func(c *Config) *time.Duration { return &pp(c).PaymentBatchTime })},
 		{"redis-url", "FULFILL_REDIS_URL", "", "redis://… shares the checkout rate limit between processes; empty: in memory",
 			str(func(c *Config) *string { return &pp(c).RedisURL })},
 		{"checkout-rate-per-ip", "FULFILL_CHECKOUT_RATE_PER_IP", "100", "checkouts per window from one client IP; -1: no limit",
@@ -234,6 +237,9 @@ func (p *PipelineConfig) validate(bad func(name, format string, args ...any)) {
 	}
 	if p.PaymentBatch < 1 || p.PaymentBatch > 10000 {
 		bad("payment-batch", "%d is not between 1 and 10000", p.PaymentBatch)
+	}
+	if p.PaymentBatchTime < 0 || p.PaymentBatchTime > time.Minute {
+		bad("payment-batch-time", "%s is not between 0 and 1m", p.PaymentBatchTime)
 	}
 	if p.CheckoutRateWindow < time.Second {
 		bad("checkout-rate-window", "%s is below 1s", p.CheckoutRateWindow)

@@ -8,6 +8,7 @@ package app
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fulfill-dev/fulfill"
@@ -29,9 +30,6 @@ const (
 	DefaultIdempotencyTTL = 24 * time.Hour
 	// DefaultHoldTTL is how long a checkout hold keeps stock.
 	DefaultHoldTTL = 10 * time.Minute
-	// DefaultWebhookBatchWait is how long the webhook inbox waits to group
-	// more events into one commit.
-	DefaultWebhookBatchWait = 2 * time.Millisecond
 	// DefaultWebhookBatchMax is the most webhook events in one commit.
 	DefaultWebhookBatchMax = 256
 )
@@ -56,7 +54,8 @@ type Options struct {
 	// shorter values are raised to 24h, the guarantee of the API).
 	IdempotencyTTL time.Duration
 	// WebhookBatchWait and WebhookBatchMax bound a group commit of the
-	// webhook inbox (defaults 2ms and 256 events).
+	// webhook inbox (defaults: no wait — events arriving during a commit
+	// form the next one — and 256 events).
 	WebhookBatchWait time.Duration
 	WebhookBatchMax  int
 
@@ -76,6 +75,11 @@ type Options struct {
 	// PaymentBatch is the most webhook events one transaction of the
 	// payment stage applies (default 500; W4, payments.go).
 	PaymentBatch int
+	// PaymentBatchTime bounds how long one transaction of the payment
+	// stage works before it commits what it has applied (zero: no bound).
+	// On SQLite every other write — a webhook's acknowledgement included —
+	// waits for it.
+	PaymentBatchTime time.Duration
 }
 
 // App runs Fulfill's use cases against one store.
@@ -89,6 +93,10 @@ type App struct {
 	// stopped by Close.
 	inboxOnce sync.Once
 	inbox     *inbox
+
+	// payLimit is how many received events the next payment batch loads:
+	// it adapts to how many fit in Options.PaymentBatchTime.
+	payLimit atomic.Int64
 }
 
 // New returns an App on store s.
@@ -109,9 +117,6 @@ func New(s fulfill.Store, o Options) *App {
 	if o.HoldTTL <= 0 {
 		o.HoldTTL = DefaultHoldTTL
 	}
-	if o.WebhookBatchWait <= 0 {
-		o.WebhookBatchWait = DefaultWebhookBatchWait
-	}
 	if o.WebhookBatchMax <= 0 {
 		o.WebhookBatchMax = DefaultWebhookBatchMax
 	}
@@ -119,6 +124,7 @@ func New(s fulfill.Store, o Options) *App {
 		o.PaymentBatch = DefaultPaymentBatch
 	}
 	a.opts = o
+	a.payLimit.Store(int64(o.PaymentBatch))
 	return a
 }
 

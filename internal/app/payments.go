@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fulfill-dev/fulfill"
 )
@@ -24,6 +25,12 @@ type ProcessPaymentsArgs struct{}
 
 // Kind names the job.
 func (ProcessPaymentsArgs) Kind() string { return "process_payments" }
+
+// processPaymentsOpts coalesce process_payments jobs: the job drains the
+// whole inbox, so one waiting job is enough for any number of group
+// commits (at 1,000 webhooks/s the inbox would otherwise queue hundreds of
+// jobs a second that find nothing left to do).
+var processPaymentsOpts = &fulfill.JobOpts{Coalesce: true}
 
 // VoidPaymentArgs is the job that voids an order's uncaptured
 // authorization through its gateway.
@@ -83,6 +90,7 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 	var n int
 	err := a.store.Update(ctx, func(tx fulfill.Tx) error {
 		n = 0
+		start := time.Now() // the write lock's time, not the App's clock
 		if err := tx.LockAllocator(ctx); err != nil {
 			return err
 		}
@@ -95,7 +103,7 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 		if err != nil {
 			return err
 		}
-		evs, err := tx.ReceivedWebhookEvents(ctx, a.opts.PaymentBatch)
+		evs, err := tx.ReceivedWebhookEvents(ctx, int(a.payLimit.Load()))
 		if err != nil {
 			return err
 		}
@@ -103,11 +111,18 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 			return err
 		}
 		r.paidInBatch = successesIn(evs)
+		applied := 0
 		for i := range evs {
+			if i > 0 && a.overBudget(start) {
+				break // the rest stays received, first in line for the next batch
+			}
 			if err := r.applyEvent(ctx, &evs[i]); err != nil {
 				return fmt.Errorf("webhook event %s: %w", evs[i].ID, err)
 			}
+			applied++
 		}
+		a.adaptPayLimit(applied, len(evs))
+		evs = evs[:applied]
 		if len(r.processed) > 0 {
 			if err := tx.MarkWebhookEvents(ctx, r.processed, fulfill.WebhookProcessed, r.now); err != nil {
 				return err
@@ -118,6 +133,36 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 		return r.finish(ctx)
 	})
 	return n, err
+}
+
+// applyShare is the part of Options.PaymentBatchTime spent applying
+// events; writing their rows when the batch finishes takes the rest.
+const applyShare = 0.35
+
+// minPayLimit is the fewest events a payment batch loads.
+const minPayLimit = 16
+
+// overBudget reports whether a payment batch that started at start has
+// used its time for applying events.
+func (a *App) overBudget(start time.Time) bool {
+	b := a.opts.PaymentBatchTime
+	return b > 0 && time.Since(start) > time.Duration(float64(b)*applyShare)
+}
+
+// adaptPayLimit sizes the next batch's load: about what fitted this time
+// (with room to grow), up to Options.PaymentBatch, so that a batch does not
+// read many more events than it has time to apply.
+func (a *App) adaptPayLimit(applied, loaded int) {
+	limit := int(a.payLimit.Load())
+	switch {
+	case applied < loaded:
+		limit = applied + applied/2
+	case loaded == limit:
+		limit *= 2
+	default:
+		return
+	}
+	a.payLimit.Store(int64(max(minPayLimit, min(limit, a.opts.PaymentBatch))))
 }
 
 // allocatePaid settles orders that are paid but have no stock decision

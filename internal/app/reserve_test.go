@@ -25,6 +25,8 @@ type raceCase struct {
 	// stock per warehouse: code → (location, units, split over bins)
 	warehouses []raceWarehouse
 	lines      []fulfill.AllocLine
+	// batchTime is Options.PaymentBatchTime (1ns: one event a batch).
+	batchTime time.Duration
 }
 
 type raceWarehouse struct {
@@ -47,6 +49,8 @@ func TestRaceForLastUnits(t *testing.T) {
 			warehouses: []raceWarehouse{{"BLR", bengaluru, []int64{120, 80}}}},
 		{name: "multi-warehouse", policy: fulfill.PolicyRefund, lines: []fulfill.AllocLine{{SKU: "HOT-1", Quantity: 1}},
 			warehouses: []raceWarehouse{{"BLR", bengaluru, []int64{30, 10}}, {"BOM", mumbai, []int64{35}}, {"DEL", delhi, []int64{5, 20}}}},
+		{name: "time-bounded-batches", policy: fulfill.PolicyBackorder, warehouses: one, batchTime: time.Nanosecond,
+			lines: []fulfill.AllocLine{{SKU: "HOT-1", Quantity: 1}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,7 +65,7 @@ func runRace(t *testing.T, st fulfill.Store, c raceCase) {
 	if c.policy == fulfill.PolicyVoid {
 		capture = fulfill.CaptureManual
 	}
-	f := newFixture(t, st, app.Options{DefaultPolicy: c.policy, PaymentBatch: 37})
+	f := newFixture(t, st, app.Options{DefaultPolicy: c.policy, PaymentBatch: 37, PaymentBatchTime: c.batchTime})
 	f.product("HOT-1", "")
 	for _, w := range c.warehouses {
 		f.warehouse(w.code, w.at, len(w.units))

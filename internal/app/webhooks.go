@@ -201,9 +201,24 @@ func (b *inbox) run() {
 	}
 }
 
-// collect gathers a batch starting with first.
+// collect gathers a batch starting with first: every event already
+// waiting, and, when Options.WebhookBatchWait is set, those arriving within
+// it. Without a wait the batching is natural: events arriving during one
+// commit form the next batch, so a lone event commits at once and a burst
+// shares commits.
 func (b *inbox) collect(first *inboxReq) []*inboxReq {
 	batch := []*inboxReq{first}
+	if b.a.opts.WebhookBatchWait <= 0 {
+		for len(batch) < b.a.opts.WebhookBatchMax {
+			select {
+			case r := <-b.in:
+				batch = append(batch, r)
+			default:
+				return batch
+			}
+		}
+		return batch
+	}
 	timer := time.NewTimer(b.a.opts.WebhookBatchWait)
 	defer timer.Stop()
 	for len(batch) < b.a.opts.WebhookBatchMax {
@@ -280,7 +295,7 @@ func (b *inbox) store(ctx context.Context, batch []*inboxReq) ([]inboxResult, er
 		if !anyNew {
 			return nil
 		}
-		return tx.Enqueue(ctx, ProcessPaymentsArgs{}, nil)
+		return tx.Enqueue(ctx, ProcessPaymentsArgs{}, processPaymentsOpts)
 	})
 	return results, err
 }
@@ -347,7 +362,7 @@ func (a *App) ReplayWebhookEvent(ctx context.Context, actor, id string) (*fulfil
 		if err := tx.MarkWebhookEvent(ctx, id, fulfill.WebhookReceived, "", a.clock.Now()); err != nil {
 			return err
 		}
-		if err := tx.Enqueue(ctx, ProcessPaymentsArgs{}, nil); err != nil {
+		if err := tx.Enqueue(ctx, ProcessPaymentsArgs{}, processPaymentsOpts); err != nil {
 			return err
 		}
 		var err error

@@ -110,8 +110,10 @@ func TestWebhookFakeGateway(t *testing.T) {
 				t.Errorf("no process_payments job queued")
 			}
 			s.call("POST", "/v1/webhooks/events/"+a.ID+"/replay", nil, http.StatusOK, nil)
-			if n := countJobs(t, s, app.ProcessPaymentsArgs{}.Kind()); n != jobsBefore+1 {
-				t.Errorf("replay queued %d jobs", n-jobsBefore)
+			// No worker runs here: the job queued with the event still
+			// waits, and will apply the replayed event too (coalesced).
+			if n := countJobs(t, s, app.ProcessPaymentsArgs{}.Kind()); n != jobsBefore {
+				t.Errorf("replay with a job already waiting queued %d more", n-jobsBefore)
 			}
 			wantError(t, s.do("POST", "/v1/webhooks/events/whk_nope/replay", s.admin, nil), 404, "not_found", "")
 

@@ -141,6 +141,16 @@ func New[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*Queue[TTx], erro
 
 // Insert enqueues args in the caller's transaction.
 func (q *Queue[TTx]) Insert(ctx context.Context, tx TTx, args fulfill.JobArgs, opts *fulfill.JobOpts) error {
+	if opts != nil && opts.Coalesce {
+		waiting, err := q.client.JobListTx(ctx, tx, river.NewJobListParams().
+			Kinds(args.Kind()).States(rivertype.JobStateAvailable).First(1))
+		if err != nil {
+			return fulfill.Wrap(err, "enqueue "+args.Kind())
+		}
+		if len(waiting.Jobs) > 0 {
+			return nil
+		}
+	}
 	if _, err := q.client.InsertTx(ctx, tx, args, insertOpts(opts)); err != nil {
 		return fulfill.Wrap(err, "enqueue "+args.Kind())
 	}

@@ -24,7 +24,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite"
 
 	"github.com/fulfill-dev/fulfill"
 	"github.com/fulfill-dev/fulfill/internal/queue"
@@ -154,10 +154,11 @@ func readerPragmas() url.Values {
 }
 
 func openDB(ctx context.Context, path string, conns int, q url.Values) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	conn, err := msqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, &fulfill.Error{Code: fulfill.EUnavailable, Message: "cannot open the database", Err: err}
 	}
+	db := sql.OpenDB(cachingConnector{inner: conn})
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)

@@ -26,15 +26,17 @@ type otherJob struct{}
 func (otherJob) Kind() string { return "storetest_other" }
 
 var jobTests = map[string]func(*testing.T, Harness){
-	"RolledBackNeverRuns": testJobRolledBack,
-	"CommittedRuns":       testJobCommittedRuns,
-	"SurvivesRestart":     testJobSurvivesRestart,
-	"RetriedThenDead":     testJobDeadAndRetry,
-	"ScheduledWaits":      testJobScheduled,
-	"UniqueByArgs":        testJobUnique,
-	"UniqueAfterComplete": testJobUniqueAfterComplete,
-	"Stats":               testJobStats,
-	"GetRetryNotFound":    testJobNotFound,
+	"RolledBackNeverRuns":  testJobRolledBack,
+	"CommittedRuns":        testJobCommittedRuns,
+	"SurvivesRestart":      testJobSurvivesRestart,
+	"RetriedThenDead":      testJobDeadAndRetry,
+	"ScheduledWaits":       testJobScheduled,
+	"UniqueByArgs":         testJobUnique,
+	"UniqueAfterComplete":  testJobUniqueAfterComplete,
+	"Coalesce":             testJobCoalesce,
+	"CoalesceWhileRunning": testJobCoalesceWhileRunning,
+	"Stats":                testJobStats,
+	"GetRetryNotFound":     testJobNotFound,
 }
 
 // worker runs testJobs: it counts runs per key and fails keys listed in
@@ -218,6 +220,66 @@ func testJobUniqueAfterComplete(t *testing.T, h Harness) {
 	})
 	enqueue(t, s, testJob{Key: "again"}, opts)
 	waitFor(t, jobWait, "second run", func() bool { return w.runs.get("again") == 2 })
+}
+
+// testJobCoalesce: a coalesced insert is skipped while a job of its kind
+// waits to run, whatever its args; other kinds are not affected.
+func testJobCoalesce(t *testing.T, h Harness) {
+	s := open(t, h)
+	opts := &fulfill.JobOpts{Coalesce: true}
+	enqueue(t, s, testJob{Key: "a"}, opts)
+	enqueue(t, s, testJob{Key: "b"}, opts)
+	update(t, s, func(tx fulfill.Tx) error {
+		if err := tx.Enqueue(t.Context(), testJob{Key: "c"}, opts); err != nil {
+			return err
+		}
+		return tx.Enqueue(t.Context(), otherJob{}, opts)
+	})
+	jobs := listJobs(t, s, fulfill.JobFilter{Kind: testJob{}.Kind()})
+	if len(jobs) != 1 || jobKey(t, jobs[0]) != "a" {
+		t.Fatalf("jobs = %+v, want only the first", jobs)
+	}
+	if n := len(listJobs(t, s, fulfill.JobFilter{Kind: otherJob{}.Kind()})); n != 1 {
+		t.Fatalf("%d jobs of another kind, want 1", n)
+	}
+	enqueue(t, s, testJob{Key: "d"}, nil) // without the option: always inserted
+	if n := len(listJobs(t, s, fulfill.JobFilter{Kind: testJob{}.Kind()})); n != 2 {
+		t.Fatalf("%d jobs after a plain insert, want 2", n)
+	}
+}
+
+// testJobCoalesceWhileRunning: a running job does not absorb a coalesced
+// insert (the work it drains may have been read already), so one more job
+// waits behind it, and only one.
+func testJobCoalesceWhileRunning(t *testing.T, h Harness) {
+	started, release := make(chan string, 4), make(chan struct{})
+	reg := queue.NewRegistry()
+	queue.Handle(reg, func(ctx context.Context, a testJob) error {
+		started <- a.Key
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	cfg := jobConfig(reg)
+	cfg.Workers = 1
+	s := h.Open(t, h.NewDB(t), cfg)
+	startJobs(t, s)
+	defer close(release)
+	opts := &fulfill.JobOpts{Coalesce: true}
+	enqueue(t, s, testJob{Key: "first"}, opts)
+	select {
+	case <-started:
+	case <-time.After(jobWait):
+		t.Fatal("first job did not start")
+	}
+	enqueue(t, s, testJob{Key: "second"}, opts)
+	enqueue(t, s, testJob{Key: "third"}, opts)
+	jobs := listJobs(t, s, fulfill.JobFilter{Kind: testJob{}.Kind()})
+	if len(jobs) != 2 || jobKey(t, jobs[0]) != "second" || jobs[0].State != fulfill.JobAvailable {
+		t.Fatalf("jobs = %+v, want the running one and one available (second)", jobs)
+	}
 }
 
 func testJobStats(t *testing.T, h Harness) {
