@@ -11,8 +11,10 @@ const backorderBatch = 500
 
 // ServeBackordersArgs is the job that reserves stock for backordered
 // orders, first come first served (by payment confirmation), after stock
-// arrives. Receipts, positive adjustments, imports and releases queue it
-// in their own transaction when backorders wait.
+// arrives. Releases (cancellations, expiries) queue it in their own
+// transaction when backorders wait; receipts, positive adjustments and
+// imports serve backorders at once (afterStockMove) and queue it only for
+// what is left beyond one batch.
 type ServeBackordersArgs struct{}
 
 // Kind names the job.
@@ -37,27 +39,33 @@ func (a *App) ServeBackorders(ctx context.Context, _ ServeBackordersArgs) error 
 // may serve more.
 func (a *App) serveBackorderBatch(ctx context.Context) (bool, error) {
 	var more bool
-	err := a.store.Update(ctx, func(tx fulfill.Tx) error {
-		if err := tx.LockAllocator(ctx); err != nil {
-			return err
-		}
-		orders, err := tx.BackorderedOrders(ctx, backorderBatch)
-		if err != nil {
-			return err
-		}
-		r, err := a.newReserver(ctx, tx)
-		if err != nil {
-			return err
-		}
-		r.buffered = true
-		served, err := r.serveBackorders(ctx, orders)
-		if err != nil {
-			return err
-		}
-		more = len(orders) == backorderBatch && served > 0
-		return r.finish(ctx)
+	err := a.store.Update(ctx, func(tx fulfill.Tx) (err error) {
+		more, err = a.serveBackordersIn(ctx, tx)
+		return err
 	})
 	return more, err
+}
+
+// serveBackordersIn serves one batch of backorders in tx, under the
+// allocator lock, and reports whether another batch may serve more.
+func (a *App) serveBackordersIn(ctx context.Context, tx fulfill.Tx) (bool, error) {
+	if err := tx.LockAllocator(ctx); err != nil {
+		return false, err
+	}
+	orders, err := tx.BackorderedOrders(ctx, backorderBatch)
+	if err != nil {
+		return false, err
+	}
+	r, err := a.newReserver(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	r.buffered = true
+	served, err := r.serveBackorders(ctx, orders)
+	if err != nil {
+		return false, err
+	}
+	return len(orders) == backorderBatch && served > 0, r.finish(ctx)
 }
 
 // serveBackorders tries each order in turn and returns how many it
@@ -114,15 +122,29 @@ func (a *App) stockArrived(ctx context.Context, tx fulfill.Tx) error {
 	return tx.Enqueue(ctx, ServeBackordersArgs{}, nil)
 }
 
-// afterStockMove is the hook of receipts, adjustments and imports: it
-// checks the SKU's low-stock threshold in the warehouse and, when stock
-// went up, queues serve_backorders.
+// afterStockMove is the hook of receipts, adjustments and imports: when
+// stock went up and orders wait on backorder, it serves them in the same
+// transaction, under the allocator lock, so the payment stage can never
+// hand the new units to a newer order first (the rest, beyond one batch,
+// goes to serve_backorders); then it checks the SKU's low-stock threshold
+// in the warehouse.
 func (a *App) afterStockMove(ctx context.Context, tx fulfill.Tx, m fulfill.StockMovement) error {
-	if err := a.stockChanged(ctx, tx, m.SKU, m.Warehouse); err != nil {
-		return err
+	if m.OnHandDelta-m.ReservedDelta > 0 {
+		waiting, err := tx.BackorderedOrders(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if len(waiting) > 0 {
+			more, err := a.serveBackordersIn(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if more {
+				if err := tx.Enqueue(ctx, ServeBackordersArgs{}, &fulfill.JobOpts{Coalesce: true}); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	if m.OnHandDelta-m.ReservedDelta <= 0 {
-		return nil
-	}
-	return a.stockArrived(ctx, tx)
+	return a.stockChanged(ctx, tx, m.SKU, m.Warehouse)
 }

@@ -222,8 +222,10 @@ func levels(t testing.TB, f *fixture) []fulfill.StockLevel {
 }
 
 // TestBackordersServedInOrder: backordered orders get received stock first
-// come first served, through the serve_backorders job that the receipt
-// queues in its own transaction.
+// come first served: a receipt serves them in its own transaction (so no
+// payment can take the units in between), and units freed by a
+// cancellation go to them through the serve_backorders job the release
+// queues.
 func TestBackordersServedInOrder(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, open opener) {
@@ -232,43 +234,59 @@ func TestBackordersServedInOrder(t *testing.T) {
 		f.product("BO-1", fulfill.PolicyBackorder)
 		f.warehouse("BLR", bengaluru, 1)
 		f.receive("BO-1", "BLR", 1, 2)
-		orders := f.orders(6, orderSpec{lines: []fulfill.AllocLine{{SKU: "BO-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
+		orders := f.orders(7, orderSpec{lines: []fulfill.AllocLine{{SKU: "BO-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
 		evs := make([]*fulfill.WebhookEvent, len(orders))
 		for i, o := range orders {
 			evs[i] = event(o, fulfill.PaymentSucceeded, f.now.Add(time.Duration(i)*time.Second))
 		}
-		f.insertEvents(evs)
+		f.insertEvents(evs[:6])
 		f.process(1)
-		for i, o := range orders {
-			want := fulfill.StatusBackordered
-			if i < 2 {
-				want = fulfill.StatusReserved
-			}
-			if got := f.order(o.ID).Status; got != want {
-				t.Fatalf("order %d: %s, want %s", i, got, want)
+		wantStatuses := func(when string, reserved int, upTo int) {
+			t.Helper()
+			for i, o := range orders[:upTo] {
+				want := fulfill.StatusBackordered
+				if i < reserved {
+					want = fulfill.StatusReserved
+				}
+				if got := f.order(o.ID).Status; got != want {
+					t.Fatalf("%s: order %d is %s, want %s", when, i, got, want)
+				}
 			}
 		}
+		wantStatuses("after payment", 2, 6)
+
+		// The receipt and a newer payment: the backorders come first.
 		if _, err := f.a.ReceiveStock(f.ctx, "test", app.Receipt{SKU: "BO-1", Warehouse: "BLR", Bin: "A-1-A-1", Quantity: 3}); err != nil {
 			t.Fatal(err)
 		}
+		f.insertEvents(evs[6:])
+		f.process(1)
+		wantStatuses("after the receipt", 5, 7)
+		if n := f.jobs("serve_backorders"); n != 0 {
+			t.Fatalf("%d serve_backorders jobs after a receipt served every backorder, want 0", n)
+		}
+		for i, o := range orders[2:5] {
+			got := f.order(o.ID)
+			if c := got.Timeline[len(got.Timeline)-1].Cause; c != "stock received" {
+				t.Fatalf("order %d: cause %q, want stock received", i+2, c)
+			}
+		}
+
+		// A cancellation frees a unit: the oldest backorder gets it.
+		if _, err := f.a.CancelOrder(f.ctx, "test", orders[0].ID, app.CancelInput{Reason: "changed mind"}); err != nil {
+			t.Fatal(err)
+		}
 		if n := f.jobs("serve_backorders"); n != 1 {
-			t.Fatalf("%d serve_backorders jobs after a receipt, want 1", n)
+			t.Fatalf("%d serve_backorders jobs after a release, want 1", n)
 		}
 		if err := f.a.ServeBackorders(f.ctx, app.ServeBackordersArgs{}); err != nil {
 			t.Fatal(err)
 		}
-		for i, o := range orders {
-			want := fulfill.StatusBackordered
-			if i < 5 {
-				want = fulfill.StatusReserved
-			}
-			got := f.order(o.ID)
-			if got.Status != want {
-				t.Fatalf("after receipt order %d: %s, want %s", i, got.Status, want)
-			}
-			if i >= 2 && i < 5 && got.Timeline[len(got.Timeline)-1].Cause != "stock received" {
-				t.Fatalf("cause %q", got.Timeline[len(got.Timeline)-1].Cause)
-			}
+		if got := f.order(orders[5].ID).Status; got != fulfill.StatusReserved {
+			t.Fatalf("oldest backorder after a release: %s, want reserved", got)
+		}
+		if got := f.order(orders[6].ID).Status; got != fulfill.StatusBackordered {
+			t.Fatalf("newest backorder after a release: %s, want backordered", got)
 		}
 		checkStock(t, st, ids(orders))
 	})
