@@ -69,6 +69,9 @@ type Tx interface {
 	// ListBins returns a warehouse's bins in pick-sequence order, then code.
 	// page.After is a bin code; ENotFound when the warehouse does not exist.
 	ListBins(ctx context.Context, warehouse string, page Page) ([]Bin, error)
+	// InactiveBins returns every inactive bin, by warehouse and code: the
+	// stock in them is not reserved for orders.
+	InactiveBins(ctx context.Context) ([]Bin, error)
 
 	// MoveStock applies one guarded stock movement and appends its ledger
 	// row (see StockMovement). ENotFound when the SKU, warehouse or bin does

@@ -92,6 +92,9 @@ type reserver struct {
 	bins        map[string][]*binAvail
 	products    map[string]*fulfill.Product
 	touched     map[skuWh]bool
+	// inactive names the bins ("warehouse/code") whose stock is not
+	// reserved: a bin taken out of use keeps its stock but serves nobody.
+	inactive map[string]bool
 	// loads counts per-SKU stock reads; all is set once every SKU's stock
 	// was read in one query (a SKU still missing then has no stock rows).
 	loads int
@@ -150,7 +153,22 @@ func (a *App) newReserver(ctx context.Context, tx fulfill.Tx) (*reserver, error)
 		page.After = ws[len(ws)-1].Code
 	}
 	sort.Strings(r.codes)
+	off, err := tx.InactiveBins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range off {
+		if r.inactive == nil {
+			r.inactive = map[string]bool{}
+		}
+		r.inactive[b.Warehouse+"/"+b.Code] = true
+	}
 	return r, nil
+}
+
+// usable reports whether stock in bin b may be reserved.
+func (r *reserver) usable(b fulfill.BinStock) bool {
+	return !r.inactive[b.Warehouse+"/"+b.Bin]
 }
 
 // pastCutoff reports whether w has passed today's cut-off at now, in its
@@ -196,7 +214,7 @@ func (r *reserver) ensure(ctx context.Context, skus []string, force bool) error 
 		}
 		bs := make([]*binAvail, 0, len(rows))
 		for _, b := range rows {
-			if b.SKU == sku {
+			if b.SKU == sku && r.usable(b) {
 				bs = append(bs, &binAvail{wh: b.Warehouse, bin: b.Bin, avail: b.Available})
 			}
 		}
@@ -225,7 +243,7 @@ func (r *reserver) loadAll(ctx context.Context) error {
 	}
 	fresh := map[string][]*binAvail{}
 	for _, b := range rows {
-		if _, ok := r.bins[b.SKU]; !ok {
+		if _, ok := r.bins[b.SKU]; !ok && r.usable(b) {
 			fresh[b.SKU] = append(fresh[b.SKU], &binAvail{wh: b.Warehouse, bin: b.Bin, avail: b.Available})
 		}
 	}

@@ -575,3 +575,56 @@ func lowAlerts(t *testing.T, f *fixture) int {
 	}
 	return n
 }
+
+// TestInactiveBinsNotReserved: stock in a bin taken out of use stays on
+// hand but is not reserved; the active bin's units go first come first
+// served and the rest follow the policy.
+func TestInactiveBinsNotReserved(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, open opener) {
+		st := open(t)
+		f := newFixture(t, st, app.Options{DefaultPolicy: fulfill.PolicyBackorder})
+		f.product("OFF-1", "")
+		f.warehouse("BLR", bengaluru, 2)
+		f.receive("OFF-1", "BLR", 1, 5)
+		f.receive("OFF-1", "BLR", 2, 1)
+		f.update(func(tx fulfill.Tx) error {
+			b, err := tx.GetBin(f.ctx, "BLR", "A-1-A-1")
+			if err != nil {
+				return err
+			}
+			b.Active = false
+			return tx.UpdateBin(f.ctx, b)
+		})
+		orders := f.orders(3, orderSpec{lines: []fulfill.AllocLine{{SKU: "OFF-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
+		evs := make([]*fulfill.WebhookEvent, len(orders))
+		for i, o := range orders {
+			evs[i] = event(o, fulfill.PaymentSucceeded, f.now.Add(time.Duration(i)*time.Second))
+		}
+		f.insertEvents(evs)
+		f.process(1)
+		for i, o := range orders {
+			want := fulfill.StatusBackordered
+			if i == 0 {
+				want = fulfill.StatusReserved
+			}
+			if got := f.order(o.ID).Status; got != want {
+				t.Fatalf("order %d: %s, want %s", i, got, want)
+			}
+		}
+		var inactive []fulfill.BinStock
+		err := st.View(f.ctx, func(tx fulfill.Tx) (err error) {
+			inactive, err = tx.BinStocks(f.ctx, fulfill.StockFilter{SKU: "OFF-1"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range inactive {
+			if b.Bin == "A-1-A-1" && (b.OnHand != 5 || b.Reserved != 0) {
+				t.Fatalf("inactive bin %+v: want 5 on hand, none reserved", b)
+			}
+		}
+		checkStock(t, st, ids(orders))
+	})
+}

@@ -480,13 +480,29 @@ func (t *tx) saveOrdersOneByOne(ctx context.Context, saves []fulfill.OrderSave) 
 }
 
 // OrdersByIDs returns the orders of ids that exist, with their children,
-// in two round trips, locked FOR UPDATE in id order (a fixed order, so two
-// batches cannot deadlock on each other's rows).
+// in one round trip (the children are read by the same ids, after the
+// orders row locks are taken), locked FOR UPDATE in id order (a fixed
+// order, so two batches cannot deadlock on each other's rows).
 func (t *tx) OrdersByIDs(ctx context.Context, ids []string) ([]fulfill.Order, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return t.orders(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ANY($1) ORDER BY id`+t.forUpdate(), ids)
+	var os []fulfill.Order
+	index := make(map[string]*fulfill.Order, len(ids))
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+orderCols+` FROM orders WHERE id = ANY($1) ORDER BY id`+t.forUpdate(), ids).Query(func(rows pgx.Rows) error {
+		var err error
+		os, err = pgx.CollectRows(rows, scanOrder)
+		for i := range os {
+			index[os[i].ID] = &os[i]
+		}
+		return err
+	})
+	queueChildren(b, ids, func(id string) *fulfill.Order { return index[id] })
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, mapErr(err, "orders")
+	}
+	return os, nil
 }
 
 // saveOrder writes o's row if its status is still loaded, the timeline

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -64,21 +65,211 @@ func (t *tx) MoveStock(ctx context.Context, m fulfill.StockMovement) (*fulfill.L
 	return e, nil
 }
 
-// MoveStocks applies movements in order, each as MoveStock's two
-// statements, all in one round trip. A refused movement raises nothing (the
-// transaction stays usable) and is explained after the batch; the ones
-// queued after it have run, so the caller rolls back.
+// MoveStocks applies movements in order, with their ledger rows, in one
+// round trip. EInvalid for an unknown kind (before anything moves);
+// otherwise the error of the first movement that MoveStock would refuse.
+//
+// When, in every bin the movements touch, each of the two guarded figures
+// (on hand - reserved, and reserved) only moves one way, the guards of the
+// movements one by one all pass exactly when the guard of their sum does,
+// so they are applied set-wise (moveStocksSet): one guarded UPDATE per bin
+// instead of one per movement. A bin hit by the payment stage's many
+// reservations is then updated once, not once per order. Otherwise (say a
+// receipt and a pick of one bin) each movement is its own statement
+// (moveStocksOneByOne).
 func (t *tx) MoveStocks(ctx context.Context, ms []fulfill.StockMovement) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	failed := -1
-	for i, m := range ms {
+	for _, m := range ms {
 		if !m.Kind.Valid() {
 			return fulfill.FieldErrorf(fulfill.EInvalid, "kind", "unknown stock movement kind %q", m.Kind)
 		}
-		if m.OnHandDelta >= m.ReservedDelta && m.ReservedDelta >= 0 {
+	}
+	if !oneWayPerBin(ms) {
+		return t.moveStocksOneByOne(ctx, ms)
+	}
+	return t.moveStocksSet(ctx, ms)
+}
+
+// binKey addresses one SKU's stock row in one bin.
+type binKey struct{ sku, wh, bin string }
+
+// oneWayPerBin reports whether, per bin, no two movements push on hand -
+// reserved, or reserved, in opposite directions. From a state that holds
+// the invariant (the bin_stock_guard CHECK, or a fresh zero row), each
+// figure's running value is then monotonic, so its lowest point is the
+// start or the end, and checking the sum is checking every step.
+func oneWayPerBin(ms []fulfill.StockMovement) bool {
+	const up, down = 1, 2
+	dirs := make(map[binKey][2]int, len(ms))
+	for _, m := range ms {
+		k := binKey{m.SKU, m.Warehouse, m.Bin}
+		d := dirs[k]
+		for i, delta := range [2]int64{m.OnHandDelta - m.ReservedDelta, m.ReservedDelta} {
+			switch {
+			case delta > 0:
+				d[i] |= up
+			case delta < 0:
+				d[i] |= down
+			}
+			if d[i] == up|down {
+				return false
+			}
+		}
+		dirs[k] = d
+	}
+	return true
+}
+
+// moveStocksGrouped sums the movements per bin and applies each sum as one
+// guarded UPDATE (read committed re-checks the guard against a row another
+// transaction changed meanwhile, as moveAndLog's does), then appends one
+// ledger row per movement, in input order (so ids follow it), with the
+// figures after it: the bin's figures before the update plus the running
+// sum of its movements up to this one. A bin whose guard fails is not
+// updated and gets no ledger rows; the statement returns the bins it
+// updated.
+const moveStocksGrouped = `WITH x AS MATERIALIZED (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+			$6::text[], $7::text[], $8::text[], $9::timestamptz[])
+			WITH ORDINALITY AS x(sku, wh, bin, doh, dr, kind, cause, actor, at, n)
+	), g AS (
+		SELECT sku, wh, bin, sum(doh)::bigint AS doh, sum(dr)::bigint AS dr FROM x GROUP BY sku, wh, bin
+	), moved AS (
+		UPDATE bin_stock s SET on_hand = s.on_hand + g.doh, reserved = s.reserved + g.dr
+		FROM g
+		WHERE s.sku = g.sku AND s.warehouse = g.wh AND s.bin = g.bin
+			AND s.on_hand + g.doh >= s.reserved + g.dr AND s.reserved + g.dr >= 0
+		RETURNING s.sku, s.warehouse, s.bin, s.on_hand - g.doh AS oh0, s.reserved - g.dr AS r0
+	), ledger AS (
+		INSERT INTO stock_ledger (sku, warehouse, bin, kind, on_hand_delta, reserved_delta,
+			on_hand_after, reserved_after, cause, actor, at)
+		SELECT x.sku, x.wh, x.bin, x.kind, x.doh, x.dr,
+			m.oh0 + sum(x.doh) OVER w, m.r0 + sum(x.dr) OVER w, x.cause, x.actor, x.at
+		FROM x JOIN moved m ON m.sku = x.sku AND m.warehouse = x.wh AND m.bin = x.bin
+		WINDOW w AS (PARTITION BY x.sku, x.wh, x.bin ORDER BY x.n)
+		ORDER BY x.n
+	)
+	SELECT sku, warehouse, bin FROM moved`
+
+// ensureBinStocks is ensureBinStock for many movements at once (the arrays
+// hold only those a zero row would allow). A separate statement: the
+// UPDATE of moveStocksGrouped would not see rows inserted in its own
+// statement.
+const ensureBinStocks = `INSERT INTO bin_stock (sku, warehouse, bin, on_hand, reserved)
+	SELECT DISTINCT p.sku, b.warehouse, b.code, 0::bigint, 0::bigint
+	FROM unnest($1::text[], $2::text[], $3::text[]) AS x(sku, wh, bin)
+	JOIN products p ON p.sku = x.sku JOIN bins b ON b.warehouse = x.wh AND b.code = x.bin
+	ON CONFLICT DO NOTHING`
+
+// moveStocksSet applies movements that pass oneWayPerBin in one round trip:
+// ensureBinStocks when any could create its row, then moveStocksGrouped.
+// A refused bin is explained afterwards (firstRefused).
+func (t *tx) moveStocksSet(ctx context.Context, ms []fulfill.StockMovement) error {
+	n := len(ms)
+	sku, wh, bin, kind := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	cause, actor := make([]string, n), make([]string, n)
+	doh, dr, at := make([]int64, n), make([]int64, n), make([]time.Time, n)
+	var eSKU, eWh, eBin []string
+	bins := make(map[binKey]bool, n)
+	for i, m := range ms {
+		sku[i], wh[i], bin[i], kind[i] = m.SKU, m.Warehouse, m.Bin, string(m.Kind)
+		cause[i], actor[i], doh[i], dr[i], at[i] = m.Cause, m.Actor, m.OnHandDelta, m.ReservedDelta, stamp(m.At)
+		if allowedOnZero(m) {
+			// Only then can ensureBinStock insert a row (its own guard): a
+			// reservation (reserved up, on hand unchanged) skips it.
+			eSKU, eWh, eBin = append(eSKU, m.SKU), append(eWh, m.Warehouse), append(eBin, m.Bin)
+		}
+		bins[binKey{m.SKU, m.Warehouse, m.Bin}] = true
+	}
+	b := &pgx.Batch{}
+	if len(eSKU) > 0 {
+		b.Queue(ensureBinStocks, eSKU, eWh, eBin)
+	}
+	moved := make(map[binKey]bool, len(bins))
+	b.Queue(moveStocksGrouped, sku, wh, bin, doh, dr, kind, cause, actor, at).Query(func(rows pgx.Rows) error {
+		var k binKey
+		_, err := pgx.ForEachRow(rows, []any{&k.sku, &k.wh, &k.bin}, func() error {
+			moved[k] = true
+			return nil
+		})
+		return err
+	})
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return mapErr(err, "move stock")
+	}
+	if len(moved) == len(bins) {
+		return nil
+	}
+	i, err := t.firstRefused(ctx, ms, moved)
+	if err != nil {
+		return err
+	}
+	return t.whyNotMoved(ctx, ms[i])
+}
+
+// allowedOnZero reports whether m would pass the guard on a zero row.
+func allowedOnZero(m fulfill.StockMovement) bool {
+	return m.OnHandDelta >= m.ReservedDelta && m.ReservedDelta >= 0
+}
+
+// firstRefused returns the index of the first movement that, applied one
+// by one, would have been refused: the bins not in moved were left as
+// they were, so their rows are read and their movements replayed in order.
+// A bin without a row refuses its first movement (none could create it).
+// Should the rows have changed since (another transaction), the first
+// movement of a refused bin is blamed.
+func (t *tx) firstRefused(ctx context.Context, ms []fulfill.StockMovement, moved map[binKey]bool) (int, error) {
+	var sku, wh, bin []string
+	first := map[binKey]int{}
+	for i, m := range ms {
+		k := binKey{m.SKU, m.Warehouse, m.Bin}
+		if _, ok := first[k]; !ok && !moved[k] {
+			first[k] = i
+			sku, wh, bin = append(sku, k.sku), append(wh, k.wh), append(bin, k.bin)
+		}
+	}
+	type figures struct{ onHand, reserved int64 }
+	state := map[binKey]*figures{}
+	rows, _ := t.tx.Query(ctx, `SELECT s.sku, s.warehouse, s.bin, s.on_hand, s.reserved
+		FROM bin_stock s JOIN unnest($1::text[], $2::text[], $3::text[]) AS x(sku, wh, bin)
+			ON s.sku = x.sku AND s.warehouse = x.wh AND s.bin = x.bin`, sku, wh, bin)
+	var k binKey
+	var f figures
+	if _, err := pgx.ForEachRow(rows, []any{&k.sku, &k.wh, &k.bin, &f.onHand, &f.reserved}, func() error {
+		state[k] = &figures{f.onHand, f.reserved}
+		return nil
+	}); err != nil {
+		return 0, mapErr(err, "move stock")
+	}
+	for i, m := range ms {
+		k := binKey{m.SKU, m.Warehouse, m.Bin}
+		if _, refused := first[k]; !refused {
+			continue
+		}
+		s := state[k]
+		if s == nil || s.onHand+m.OnHandDelta < s.reserved+m.ReservedDelta || s.reserved+m.ReservedDelta < 0 {
+			return i, nil
+		}
+		s.onHand, s.reserved = s.onHand+m.OnHandDelta, s.reserved+m.ReservedDelta
+	}
+	i := len(ms)
+	for _, j := range first {
+		i = min(i, j)
+	}
+	return i, nil
+}
+
+// moveStocksOneByOne applies movements in order, each as MoveStock's two
+// statements, all in one round trip. A refused movement raises nothing (the
+// transaction stays usable) and is explained after the batch; the ones
+// queued after it have run, so the caller rolls back.
+func (t *tx) moveStocksOneByOne(ctx context.Context, ms []fulfill.StockMovement) error {
+	b := &pgx.Batch{}
+	failed := -1
+	for i, m := range ms {
+		if allowedOnZero(m) {
 			// Only then can ensureBinStock insert a row (its own guard): a
 			// reservation (reserved up, on hand unchanged) skips it.
 			b.Queue(ensureBinStock, m.SKU, m.Warehouse, m.Bin, m.OnHandDelta, m.ReservedDelta)

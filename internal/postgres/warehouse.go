@@ -179,6 +179,16 @@ func (t *tx) GetBin(ctx context.Context, warehouse, code string) (*fulfill.Bin, 
 	return &b, nil
 }
 
+// InactiveBins returns every inactive bin by warehouse and code.
+func (t *tx) InactiveBins(ctx context.Context) ([]fulfill.Bin, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT `+binCols+` FROM bins WHERE NOT active ORDER BY warehouse, code`)
+	bs, err := pgx.CollectRows(rows, scanBin)
+	if err != nil {
+		return nil, mapErr(err, "inactive bins")
+	}
+	return bs, nil
+}
+
 // ListBins returns a warehouse's bins in walking order (pick sequence,
 // then code), after the bin page.After. ENotFound for an unknown warehouse.
 func (t *tx) ListBins(ctx context.Context, warehouse string, page fulfill.Page) ([]fulfill.Bin, error) {

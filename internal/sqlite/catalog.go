@@ -235,6 +235,12 @@ func (t *txn) GetBin(ctx context.Context, warehouse, code string) (*fulfill.Bin,
 	return b, nil
 }
 
+// InactiveBins returns every inactive bin by warehouse and code.
+func (t *txn) InactiveBins(ctx context.Context) ([]fulfill.Bin, error) {
+	return list(ctx, t.tx, `SELECT `+binCols+` FROM bins WHERE active = 0 ORDER BY warehouse, code`,
+		nil, "inactive bins", scanBin)
+}
+
 // ListBins returns a warehouse's bins by pick sequence, then code, after
 // the bin whose code is page.After. ENotFound for an unknown warehouse;
 // EInvalid when page.After names no bin of it.
