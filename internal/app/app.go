@@ -97,6 +97,10 @@ type App struct {
 	// payLimit is how many received events the next payment batch loads:
 	// it adapts to how many fit in Options.PaymentBatchTime.
 	payLimit atomic.Int64
+	// inboxWaiting is set while the webhook inbox commits: a payment batch
+	// then stops applying events and commits, so the acknowledgement waits
+	// for as little as possible on SQLite's single writer.
+	inboxWaiting atomic.Bool
 }
 
 // New returns an App on store s.

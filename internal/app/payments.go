@@ -113,7 +113,7 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 		r.paidInBatch = successesIn(evs)
 		applied := 0
 		for i := range evs {
-			if i > 0 && a.overBudget(start) {
+			if i > 0 && a.overBudget(start) || i >= minBeforeYield && a.inboxWaiting.Load() {
 				break // the rest stays received, first in line for the next batch
 			}
 			if err := r.applyEvent(ctx, &evs[i]); err != nil {
@@ -138,6 +138,11 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 // applyShare is the part of Options.PaymentBatchTime spent applying
 // events; writing their rows when the batch finishes takes the rest.
 const applyShare = 0.35
+
+// minBeforeYield is how many events a payment batch applies before it
+// yields to a waiting webhook acknowledgement: fewer would spend the
+// writer on per-batch work instead.
+const minBeforeYield = 8
 
 // minPayLimit is the fewest events a payment batch loads.
 const minPayLimit = 16

@@ -260,7 +260,9 @@ func (b *inbox) commit(batch []*inboxReq) {
 	// The batch outlives any one request; it runs on its own context.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	b.a.inboxWaiting.Store(true) // the payment stage yields (payments.go)
 	results, err := b.store(ctx, batch)
+	b.a.inboxWaiting.Store(false)
 	if err != nil && len(batch) > 1 {
 		for _, r := range batch {
 			b.commit([]*inboxReq{r})

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestPragmas checks the connection settings the engine's guarantees rest
@@ -24,6 +26,7 @@ func TestPragmas(t *testing.T) {
 		{"foreign_keys", "1", "1"},
 		{"query_only", "0", "1"},
 		{"busy_timeout", "5000", "5000"},
+		{"wal_autocheckpoint", "0", ""}, // the checkpointer's job
 	} {
 		var w, r string
 		if err := s.writer.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&w); err != nil {
@@ -82,4 +85,42 @@ func TestFailedColumn(t *testing.T) {
 			t.Errorf("failedColumn(%q) = %q, want %q", msg, got, want)
 		}
 	}
+}
+
+// TestCheckpointer: with the writer's automatic checkpoint off, the
+// checkpointer still copies committed pages into the database file while
+// the store is open, so the WAL does not hold the data for good.
+func TestCheckpointer(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(t.Context(), Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.writer.ExecContext(t.Context(), "CREATE TABLE x (a BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSize(t, path)
+	for range 50 {
+		if _, err := s.writer.ExecContext(t.Context(), "INSERT INTO x VALUES (randomblob(8192))"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fileSize(t, path) < before+50*8192 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes, was %d: nothing checkpointed in 10s", fileSize(t, path), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

@@ -63,12 +63,20 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// checkpointEvery is how often the checkpointer copies committed WAL
+// frames into the database file.
+const checkpointEvery = 100 * time.Millisecond
+
 // Store is the SQLite implementation of fulfill.Store.
 type Store struct {
 	writer *sql.DB
 	reader *sql.DB
-	q      *queue.Queue[*sql.Tx]
-	log    *slog.Logger
+	// ckpt is the checkpointer's own connection (see checkpointer).
+	ckpt     *sql.DB
+	ckptStop chan struct{}
+	ckptDone chan struct{}
+	q        *queue.Queue[*sql.Tx]
+	log      *slog.Logger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -92,6 +100,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.openPools(ctx, cfg.Path, syncMode); err != nil {
 		return nil, err
 	}
+	s.ckptStop, s.ckptDone = make(chan struct{}), make(chan struct{})
+	go s.checkpointer()
 	qc := cfg.Queue
 	if qc.Stats == nil {
 		qc.Stats = s.stats
@@ -128,8 +138,41 @@ func (s *Store) openPools(ctx context.Context, path, syncMode string) error {
 		_ = w.Close()
 		return err
 	}
-	s.writer, s.reader = w, r
+	c, err := openDB(ctx, path, 1, checkpointerPragmas(syncMode))
+	if err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return err
+	}
+	s.writer, s.reader, s.ckpt = w, r, c
 	return nil
+}
+
+// checkpointer copies the WAL into the database file every
+// checkpointEvery, on its own connection, until Close. SQLite's automatic
+// checkpoint (switched off on the writer) runs inside the commit that
+// crosses 1,000 WAL pages, fsync included: that commit, and every write
+// queued behind it on the single writer — webhook acknowledgements among
+// them — waited several milliseconds. A PASSIVE checkpoint here takes no
+// write lock: commits go on while it copies and syncs.
+func (s *Store) checkpointer() {
+	defer close(s.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ckptStop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		var busy, logFrames, done int64
+		err := s.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
+		cancel()
+		if err != nil {
+			s.log.Warn("sqlite checkpoint", "err", err)
+		}
+	}
 }
 
 func writerPragmas(syncMode string) url.Values {
@@ -138,10 +181,19 @@ func writerPragmas(syncMode string) url.Values {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	// The checkpointer's connection checkpoints, not the writer's commits.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	// BEGIN IMMEDIATE takes the write lock at the start of an Update, so a
 	// transaction never fails half-way upgrading a read lock (SQLITE_BUSY
 	// that busy_timeout cannot wait out).
 	q.Set("_txlock", "immediate")
+	return q
+}
+
+func checkpointerPragmas(syncMode string) url.Values {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "synchronous("+syncMode+")")
 	return q
 }
 
@@ -238,6 +290,15 @@ func (s *Store) Engine() string { return "sqlite" }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.ckptStop != nil {
+			close(s.ckptStop)
+			<-s.ckptDone
+		}
+		if s.ckpt != nil {
+			// Copy what is left, so the WAL does not outgrow the file.
+			_, err := s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			errs = append(errs, err, s.ckpt.Close())
+		}
 		if s.reader != nil {
 			errs = append(errs, s.reader.Close())
 		}
