@@ -74,7 +74,7 @@ func (o *loadOpts) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&o.orders, "orders", 0, "webhooks: orders to create first (default rate × duration, one payment each)")
 	fs.StringVar(&o.ordersFile, "orders-file", "", "webhooks: reuse the orders in this file, or save the created ones to it")
 	fs.StringVar(&o.skus, "skus", "", "SKUs to order, comma-separated (default: every active product)")
-	fs.BoolVar(&o.restock, "restock", true, "webhooks: receive enough stock first that every paid order can be reserved")
+	fs.BoolVar(&o.restock, "restock", true, "receive enough stock first that every order, once paid, can be reserved")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "webhooks: how long to wait for the queue to drain")
 	fs.IntVar(&o.setupWorkers, "setup-workers", 16, "concurrent requests while creating orders and restocking")
 	fs.StringVar(&o.hdrOut, "hdr-out", "", "also write the full latency distribution to this file (HdrHistogram percentile format, milliseconds)")
@@ -194,6 +194,11 @@ func (l *loader) checkout(ctx context.Context) error {
 	skus, err := l.skuList(ctx)
 	if err != nil {
 		return err
+	}
+	if l.o.restock { // for a server that auto-confirms payments (FULFILL_SANDBOX_AUTO_CONFIRM_MS)
+		if err := l.restock(ctx, skus, int(float64(l.o.rate)*l.o.duration.Seconds())/len(skus)+1); err != nil {
+			return err
+		}
 	}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var seq atomic.Uint64

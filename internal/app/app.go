@@ -77,8 +77,10 @@ type Options struct {
 	PaymentBatch int
 	// PaymentBatchTime bounds how long one transaction of the payment
 	// stage works before it commits what it has applied (zero: no bound).
-	// On SQLite every other write — a webhook's acknowledgement included —
-	// waits for it.
+	// It applies on an engine with a single writer (SQLite), where every
+	// other write — a webhook's acknowledgement included — waits for it;
+	// PostgreSQL's writers do not queue behind each other, and its batches
+	// stay large.
 	PaymentBatchTime time.Duration
 }
 
@@ -101,11 +103,14 @@ type App struct {
 	// then stops applying events and commits, so the acknowledgement waits
 	// for as little as possible on SQLite's single writer.
 	inboxWaiting atomic.Bool
+	// oneWriter is set when the store serialises all writes (SQLite): the
+	// payment stage then bounds and yields its transactions.
+	oneWriter bool
 }
 
 // New returns an App on store s.
 func New(s fulfill.Store, o Options) *App {
-	a := &App{store: s, clock: o.Clock, log: o.Logger}
+	a := &App{store: s, clock: o.Clock, log: o.Logger, oneWriter: s != nil && s.Engine() == "sqlite"}
 	if a.clock == nil {
 		a.clock = fulfill.SystemClock{}
 	}

@@ -113,7 +113,7 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 		r.paidInBatch = successesIn(evs)
 		applied := 0
 		for i := range evs {
-			if i > 0 && a.overBudget(start) || i >= minBeforeYield && a.inboxWaiting.Load() {
+			if a.oneWriter && (i > 0 && a.overBudget(start) || i >= minBeforeYield && a.inboxWaiting.Load()) {
 				break // the rest stays received, first in line for the next batch
 			}
 			if err := r.applyEvent(ctx, &evs[i]); err != nil {
