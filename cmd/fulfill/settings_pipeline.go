@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fulfill-dev/fulfill"
+	"github.com/fulfill-dev/fulfill/internal/app"
 	"github.com/fulfill-dev/fulfill/internal/gateway/paypal"
 	"github.com/fulfill-dev/fulfill/internal/gateway/razorpay"
 	"github.com/fulfill-dev/fulfill/internal/gateway/stripe"
@@ -155,7 +156,7 @@ func orderSettings() []setting {
 			dur(func(c *Config) *time.Duration { return &pp(c).QueuePollInterval })},
 		{"payment-batch", "FULFILL_PAYMENT_BATCH", "500", "most webhook events the payment stage applies in one transaction (smaller: shorter write locks, more commits)",
 			num(func(c *Config) *int { return &pp(c).PaymentBatch })},
-		{"payment-batch-time", "FULFILL_PAYMENT_BATCH_TIME", "4ms", "SQLite: how long one transaction of the payment stage may hold the single writer before it commits what it applied (bounds how long webhook acknowledgements wait); 0: no bound; PostgreSQL keeps whole batches",
+		{"payment-batch-time", "FULFILL_PAYMENT_BATCH_TIME", app.DefaultPaymentBatchTime.String(), "SQLite: how long one transaction of the payment stage may hold the single writer before it commits what it applied (bounds how long webhook acknowledgements wait); 0: no bound; PostgreSQL keeps whole batches",
 			dur(func(c *Config) *time.Duration { return &pp(c).PaymentBatchTime })},
 		{"redis-url", "FULFILL_REDIS_URL", "", "redis://… shares the checkout rate limit between processes; empty: in memory",
 			str(func(c *Config) *string { return &pp(c).RedisURL })},

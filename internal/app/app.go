@@ -103,6 +103,9 @@ type App struct {
 	// then stops applying events and commits, so the acknowledgement waits
 	// for as little as possible on SQLite's single writer.
 	inboxWaiting atomic.Bool
+	// inboxLast is when the inbox last committed (Unix nanoseconds): the
+	// payment stage bounds its transactions while webhooks are arriving.
+	inboxLast atomic.Int64
 	// oneWriter is set when the store serialises all writes (SQLite): the
 	// payment stage then bounds and yields its transactions.
 	oneWriter bool

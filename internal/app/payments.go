@@ -16,6 +16,10 @@ import (
 // for hundreds of decisions.
 const DefaultPaymentBatch = 500
 
+// DefaultPaymentBatchTime is the server's default Options.PaymentBatchTime
+// (FULFILL_PAYMENT_BATCH_TIME).
+const DefaultPaymentBatchTime = 4 * time.Millisecond
+
 // EventPaymentVoided is the notification of a voided authorization.
 const EventPaymentVoided = "payment.voided"
 
@@ -147,11 +151,20 @@ const minBeforeYield = 8
 // minPayLimit is the fewest events a payment batch loads.
 const minPayLimit = 16
 
+// ackWindow is how recently a webhook must have been acknowledged for the
+// payment stage to bound its transactions: with no acknowledgement waiting
+// or coming (a backlog after an outage, events replayed), whole batches
+// drain it fastest.
+const ackWindow = time.Second
+
 // overBudget reports whether a payment batch that started at start has
-// used its time for applying events.
+// used its time for applying events, while webhooks are arriving.
 func (a *App) overBudget(start time.Time) bool {
 	b := a.opts.PaymentBatchTime
-	return b > 0 && time.Since(start) > time.Duration(float64(b)*applyShare)
+	if b <= 0 || time.Since(time.Unix(0, a.inboxLast.Load())) > ackWindow {
+		return false
+	}
+	return time.Since(start) > time.Duration(float64(b)*applyShare)
 }
 
 // adaptPayLimit sizes the next batch's load: about what fitted this time

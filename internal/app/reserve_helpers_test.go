@@ -144,8 +144,45 @@ func (g *payGateway) Refund(_ context.Context, id string, _ fulfill.Money, _ str
 	g.record("refund " + id)
 	return "re_" + id, nil
 }
-func (g *payGateway) ParseWebhook(context.Context, http.Header, []byte) (*fulfill.PaymentEvent, error) {
-	return nil, fulfill.Errorf(fulfill.EUnauthenticated, "unused")
+
+// ParseWebhook reads a JSON fulfill.PaymentEvent when the header
+// X-Test-Signature is "ok" (deliver sends such bodies).
+func (g *payGateway) ParseWebhook(_ context.Context, h http.Header, body []byte) (*fulfill.PaymentEvent, error) {
+	if h.Get("X-Test-Signature") != "ok" {
+		return nil, fulfill.Errorf(fulfill.EUnauthenticated, "bad test signature")
+	}
+	var pe fulfill.PaymentEvent
+	if err := json.Unmarshal(body, &pe); err != nil {
+		return nil, fulfill.Errorf(fulfill.EInvalid, "test event: %v", err)
+	}
+	return &pe, nil
+}
+
+// deliver sends events through the webhook inbox (App.ReceiveWebhook) as
+// a gateway would, in groups of group events sent at once; a group starts
+// once the one before it is acknowledged.
+func (f *fixture) deliver(evs []*fulfill.WebhookEvent, group int) error {
+	for len(evs) > 0 {
+		n := min(group, len(evs))
+		errs := make(chan error, n)
+		for _, e := range evs[:n] {
+			go func() {
+				body, err := json.Marshal(fulfill.PaymentEvent{EventID: e.EventID, Type: e.Type, RawType: e.RawType,
+					OrderID: e.OrderID, IntentID: e.IntentID, Amount: e.Amount, OccurredAt: e.OccurredAt})
+				if err == nil {
+					_, _, err = f.a.ReceiveWebhook(f.ctx, "test", http.Header{"X-Test-Signature": {"ok"}}, body)
+				}
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				return err
+			}
+		}
+		evs = evs[n:]
+	}
+	return nil
 }
 
 // fixture is a store with an App on it and helpers that write through the

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -83,8 +84,12 @@ func runRace(t *testing.T, st fulfill.Store, c raceCase) {
 		at[o.ID] = f.now.Add(time.Duration(perm[i]) * time.Millisecond)
 		evs[i] = event(o, fulfill.PaymentSucceeded, at[o.ID])
 	}
-	f.insertEvents(evs)
-	f.process(4)
+	if c.batchTime > 0 {
+		deliverWhileProcessing(t, f, evs)
+	} else {
+		f.insertEvents(evs)
+		f.process(4)
+	}
 
 	byConfirm := append([]*fulfill.Order(nil), orders...)
 	sort.Slice(byConfirm, func(i, j int) bool { return at[byConfirm[i].ID].Before(at[byConfirm[j].ID]) })
@@ -111,6 +116,32 @@ func runRace(t *testing.T, st fulfill.Store, c raceCase) {
 		}
 	}
 	checkLosers(t, f, c.policy, orders, winners)
+}
+
+// deliverWhileProcessing sends the events through the webhook inbox while
+// the payment stage runs, as in production: with acknowledgements
+// arriving, each payment transaction is bounded by
+// Options.PaymentBatchTime. They go in order of confirmation, 50 at once
+// (so the 100 winners are the first two groups, whatever the order within
+// a group).
+func deliverWhileProcessing(t *testing.T, f *fixture, evs []*fulfill.WebhookEvent) {
+	t.Helper()
+	sorted := slices.Clone(evs)
+	slices.SortFunc(sorted, func(a, b *fulfill.WebhookEvent) int { return a.OccurredAt.Compare(b.OccurredAt) })
+	done := make(chan error, 1)
+	go func() { done <- f.deliver(sorted, 50) }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.process(2)
+			return
+		default:
+			f.process(1)
+		}
+	}
 }
 
 // checkOutcome checks one order against the policy.

@@ -261,6 +261,7 @@ func (b *inbox) commit(batch []*inboxReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b.a.inboxWaiting.Store(true) // the payment stage yields (payments.go)
+	b.a.inboxLast.Store(time.Now().UnixNano())
 	results, err := b.store(ctx, batch)
 	b.a.inboxWaiting.Store(false)
 	if err != nil && len(batch) > 1 {
