@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/fulfill-dev/fulfill"
 	"github.com/fulfill-dev/fulfill/internal/app"
@@ -116,15 +115,6 @@ func BenchmarkSpread(b *testing.B) {
 		}
 		b.ReportMetric(float64(reserved)/b.Elapsed().Seconds(), "reservations/s")
 	})
-}
-
-// paidEvents makes one succeeded event per order, 100 µs apart.
-func paidEvents(f *fixture, os []*fulfill.Order) []*fulfill.WebhookEvent {
-	evs := make([]*fulfill.WebhookEvent, len(os))
-	for i, o := range os {
-		evs[i] = event(o, fulfill.PaymentSucceeded, f.now.Add(time.Duration(i)*100*time.Microsecond))
-	}
-	return evs
 }
 
 // countStatus counts orders in a status.

@@ -559,3 +559,12 @@ func (f *fixture) actionOrders(act app.PaymentAction) int {
 	}
 	return n
 }
+
+// paidEvents makes one succeeded event per order, 100 µs apart.
+func paidEvents(f *fixture, os []*fulfill.Order) []*fulfill.WebhookEvent {
+	evs := make([]*fulfill.WebhookEvent, len(os))
+	for i, o := range os {
+		evs[i] = event(o, fulfill.PaymentSucceeded, f.now.Add(time.Duration(i)*100*time.Microsecond))
+	}
+	return evs
+}

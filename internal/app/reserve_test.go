@@ -266,10 +266,7 @@ func TestBackordersServedInOrder(t *testing.T) {
 		f.warehouse("BLR", bengaluru, 1)
 		f.receive("BO-1", "BLR", 1, 2)
 		orders := f.orders(7, orderSpec{lines: []fulfill.AllocLine{{SKU: "BO-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
-		evs := make([]*fulfill.WebhookEvent, len(orders))
-		for i, o := range orders {
-			evs[i] = event(o, fulfill.PaymentSucceeded, f.now.Add(time.Duration(i)*time.Second))
-		}
+		evs := paidEvents(f, orders)
 		f.insertEvents(evs[:6])
 		f.process(1)
 		wantStatuses := func(when string, reserved int, upTo int) {
@@ -628,10 +625,7 @@ func TestInactiveBinsNotReserved(t *testing.T) {
 			return tx.UpdateBin(f.ctx, b)
 		})
 		orders := f.orders(3, orderSpec{lines: []fulfill.AllocLine{{SKU: "OFF-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
-		evs := make([]*fulfill.WebhookEvent, len(orders))
-		for i, o := range orders {
-			evs[i] = event(o, fulfill.PaymentSucceeded, f.now.Add(time.Duration(i)*time.Second))
-		}
+		evs := paidEvents(f, orders)
 		f.insertEvents(evs)
 		f.process(1)
 		for i, o := range orders {
