@@ -73,6 +73,25 @@ type WebhookEvent struct {
 	ProcessedAt *time.Time       `json:"processed_at,omitempty"`
 }
 
+// A WebhookInbox is a Store whose webhook inbox commits apart from its
+// other writes (SQLite: a file of its own with its own writer), so that
+// acknowledging a webhook never waits for the pipeline's transactions.
+// Events stored there join the store's events, status received, when a
+// transaction calls Tx.ReceivedWebhookEvents, exactly once; until then
+// Tx.GetWebhookEvent and Tx.ListWebhookEvents show them as received. The
+// caller makes sure that the payment stage runs after a store (nothing
+// is enqueued with the events).
+type WebhookInbox interface {
+	// StoreWebhookEvents stores each event unless its (Provider, EventID)
+	// is in the inbox already, all in one transaction, and reports which it
+	// inserted. It fills an empty ID, Status (received) and ReceivedAt; a
+	// duplicate gets the stored event's ID.
+	StoreWebhookEvents(ctx context.Context, evs []*WebhookEvent) ([]bool, error)
+	// WebhookBacklog reports whether stored events wait to join the
+	// store's (after a restart, the payment stage must run).
+	WebhookBacklog(ctx context.Context) (bool, error)
+}
+
 // WebhookFilter selects inbox events, newest first; Page.After is an event
 // id.
 type WebhookFilter struct {

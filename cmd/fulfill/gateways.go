@@ -136,7 +136,7 @@ func appOptions(cfg *Config, gs *gatewaySet, log *slog.Logger) (app.Options, err
 		Clock: fulfill.SystemClock{}, Logger: log, Gateways: gs.all,
 		OrderTTL: p.OrderTTL, IdempotencyTTL: p.IdempotencyTTL, DefaultPolicy: fulfill.OutOfStockPolicy(p.OutOfStockPolicy),
 		HoldAtCheckout: p.HoldAtCheckout, HoldTTL: p.HoldTTL, PostalPrefixes: prefixes, DefaultWarehouse: p.DefaultWarehouse,
-		PaymentBatch: p.PaymentBatch, PaymentBatchTime: p.PaymentBatchTime,
+		PaymentBatch: p.PaymentBatch, PaymentBatchDelay: p.PaymentBatchDelay, Background: backgroundAt(p.PipelineNice),
 	}
 	if gs.sandbox != nil {
 		o.Sandbox = gs.sandbox

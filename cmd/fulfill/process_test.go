@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fulfill-dev/fulfill/internal/gateway/sandbox"
 )
 
 type ledgerJSON struct {
@@ -147,5 +151,40 @@ func TestJobSurvivesKill9(t *testing.T) {
 	}
 	if !strings.Contains(p.out.String(), "stopped") {
 		t.Errorf("no graceful shutdown in the output:\n%s", p.out)
+	}
+}
+
+// TestWebhookSurvivesKill9: a payment webhook acknowledged by a process
+// that works no jobs (so the event is still only in the SQLite inbox file)
+// is applied after kill -9 and a restart: the order is paid and reserved.
+func TestWebhookSurvivesKill9(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startProc(t, dir, "FULFILL_WORKERS=0")
+	key := p.key
+	o := checkout(t, p.server, checkoutBody("sandbox", "automatic", 1))
+	secret, err := os.ReadFile(filepath.Join(dir, "sandbox-webhook-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	body := sandbox.SucceededEventJSON("evt_kill9_"+randomHex(t), o.Payment.IntentID, o.ID, o.Total, now)
+	hdr := map[string]string{sandbox.SignatureHeader: sandbox.Sign(strings.TrimSpace(string(secret)), now, body)}
+	resp, raw := send(t, http.MethodPost, p.base+"/webhooks/sandbox", "", hdr, body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhook = %d %s", resp.StatusCode, raw)
+	}
+	if err := p.signal(t, syscall.SIGKILL); err == nil {
+		t.Fatal("kill -9 ended the process with status 0?")
+	}
+
+	p = startProc(t, dir)
+	p.key = key
+	got := waitOrder(t, p.server, o.ID, "reserved", "payment_failed", "exception")
+	if countTo(got, "paid") != 1 {
+		t.Errorf("timeline %+v: want one move to paid", got.Timeline)
+	}
+	if err := p.signal(t, syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM: %v\nstderr:\n%s", err, p.stderr)
 	}
 }

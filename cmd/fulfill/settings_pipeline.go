@@ -53,7 +53,8 @@ type PipelineConfig struct {
 
 	QueuePollInterval time.Duration
 	PaymentBatch      int
-	PaymentBatchTime  time.Duration
+	PaymentBatchDelay time.Duration
+	PipelineNice      int
 
 	RedisURL           string
 	CheckoutRatePerIP  int
@@ -156,8 +157,10 @@ func orderSettings() []setting {
 			dur(func(c *Config) *time.Duration { return &pp(c).QueuePollInterval })},
 		{"payment-batch", "FULFILL_PAYMENT_BATCH", "500", "most webhook events the payment stage applies in one transaction (smaller: shorter write locks, more commits)",
 			num(func(c *Config) *int { return &pp(c).PaymentBatch })},
-		{"payment-batch-time", "FULFILL_PAYMENT_BATCH_TIME", app.DefaultPaymentBatchTime.String(), "SQLite: how long one transaction of the payment stage may hold the single writer before it commits what it applied (bounds how long webhook acknowledgements wait); 0: no bound; PostgreSQL keeps whole batches",
-			dur(func(c *Config) *time.Duration { return &pp(c).PaymentBatchTime })},
+		{"payment-batch-delay", "FULFILL_PAYMENT_BATCH_DELAY", app.DefaultPaymentBatchDelay.String(), "how long the payment stage lets webhook events gather before it applies them in one transaction (longer: fewer, cheaper transactions; events applied later); 0: at once",
+			dur(func(c *Config) *time.Duration { return &pp(c).PaymentBatchDelay })},
+		{"pipeline-nice", "FULFILL_PIPELINE_NICE", "10", "Linux: the nice value (0–19) of the thread running the payment stage, so that acknowledging webhooks and answering requests get the CPU first; 0: the same priority",
+			num(func(c *Config) *int { return &pp(c).PipelineNice })},
 		{"redis-url", "FULFILL_REDIS_URL", "", "redis://… shares the checkout rate limit between processes; empty: in memory",
 			str(func(c *Config) *string { return &pp(c).RedisURL })},
 		{"checkout-rate-per-ip", "FULFILL_CHECKOUT_RATE_PER_IP", "100", "checkouts per window from one client IP; -1: no limit",
@@ -239,8 +242,11 @@ func (p *PipelineConfig) validate(bad func(name, format string, args ...any)) {
 	if p.PaymentBatch < 1 || p.PaymentBatch > 10000 {
 		bad("payment-batch", "%d is not between 1 and 10000", p.PaymentBatch)
 	}
-	if p.PaymentBatchTime < 0 || p.PaymentBatchTime > time.Minute {
-		bad("payment-batch-time", "%s is not between 0 and 1m", p.PaymentBatchTime)
+	if p.PipelineNice < 0 || p.PipelineNice > 19 {
+		bad("pipeline-nice", "%d is not between 0 and 19", p.PipelineNice)
+	}
+	if p.PaymentBatchDelay < 0 || p.PaymentBatchDelay > 10*time.Second {
+		bad("payment-batch-delay", "%s is not between 0 and 10s", p.PaymentBatchDelay)
 	}
 	if p.CheckoutRateWindow < time.Second {
 		bad("checkout-rate-window", "%s is below 1s", p.CheckoutRateWindow)

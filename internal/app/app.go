@@ -8,7 +8,6 @@ package app
 import (
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fulfill-dev/fulfill"
@@ -75,13 +74,15 @@ type Options struct {
 	// PaymentBatch is the most webhook events one transaction of the
 	// payment stage applies (default 500; W4, payments.go).
 	PaymentBatch int
-	// PaymentBatchTime bounds how long one transaction of the payment
-	// stage works before it commits what it has applied (zero: no bound).
-	// It applies on an engine with a single writer (SQLite), where every
-	// other write — a webhook's acknowledgement included — waits for it;
-	// PostgreSQL's writers do not queue behind each other, and its batches
-	// stay large.
-	PaymentBatchTime time.Duration
+	// PaymentBatchDelay is how long a process_payments job lets webhook
+	// events gather before its first transaction (zero: none).
+	PaymentBatchDelay time.Duration
+	// Background, when set, runs the payment stage's work (fn) and returns
+	// when fn has returned; the server runs it on a thread of lower
+	// operating-system priority, so that acknowledging webhooks and
+	// answering requests get the CPU first. A panic in fn must reach the
+	// caller.
+	Background func(fn func())
 }
 
 // App runs Fulfill's use cases against one store.
@@ -96,24 +97,19 @@ type App struct {
 	inboxOnce sync.Once
 	inbox     *inbox
 
-	// payLimit is how many received events the next payment batch loads:
-	// it adapts to how many fit in Options.PaymentBatchTime.
-	payLimit atomic.Int64
-	// inboxWaiting is set while the webhook inbox commits: a payment batch
-	// then stops applying events and commits, so the acknowledgement waits
-	// for as little as possible on SQLite's single writer.
-	inboxWaiting atomic.Bool
-	// inboxLast is when the inbox last committed (Unix nanoseconds): the
-	// payment stage bounds its transactions while webhooks are arriving.
-	inboxLast atomic.Int64
-	// oneWriter is set when the store serialises all writes (SQLite): the
-	// payment stage then bounds and yields its transactions.
-	oneWriter bool
+	// kick, kickQuit and kickDone run the kicker (payments.go) of a store
+	// with its own webhook inbox; pay tracks this process's
+	// process_payments jobs for it.
+	kick      chan struct{}
+	kickQuit  chan struct{}
+	kickDone  chan struct{}
+	closeKick sync.Once
+	pay       payState
 }
 
 // New returns an App on store s.
 func New(s fulfill.Store, o Options) *App {
-	a := &App{store: s, clock: o.Clock, log: o.Logger, oneWriter: s != nil && s.Engine() == "sqlite"}
+	a := &App{store: s, clock: o.Clock, log: o.Logger}
 	if a.clock == nil {
 		a.clock = fulfill.SystemClock{}
 	}
@@ -136,7 +132,10 @@ func New(s fulfill.Store, o Options) *App {
 		o.PaymentBatch = DefaultPaymentBatch
 	}
 	a.opts = o
-	a.payLimit.Store(int64(o.PaymentBatch))
+	if wi, ok := s.(fulfill.WebhookInbox); ok {
+		a.kick, a.kickQuit, a.kickDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go a.runKicker(wi)
+	}
 	return a
 }
 
@@ -147,6 +146,10 @@ func (a *App) Close() error {
 	a.inboxOnce.Do(func() {}) // a batcher never started stays unstarted
 	if a.inbox != nil {
 		a.inbox.close()
+	}
+	if a.kickQuit != nil {
+		a.closeKick.Do(func() { close(a.kickQuit) })
+		<-a.kickDone
 	}
 	return nil
 }

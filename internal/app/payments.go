@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fulfill-dev/fulfill"
@@ -16,9 +17,9 @@ import (
 // for hundreds of decisions.
 const DefaultPaymentBatch = 500
 
-// DefaultPaymentBatchTime is the server's default Options.PaymentBatchTime
-// (FULFILL_PAYMENT_BATCH_TIME).
-const DefaultPaymentBatchTime = 4 * time.Millisecond
+// DefaultPaymentBatchDelay is the server's default
+// Options.PaymentBatchDelay (FULFILL_PAYMENT_BATCH_DELAY).
+const DefaultPaymentBatchDelay = 20 * time.Millisecond
 
 // EventPaymentVoided is the notification of a voided authorization.
 const EventPaymentVoided = "payment.voided"
@@ -74,17 +75,121 @@ func (CapturePaymentArgs) Kind() string { return "capture_payment" }
 // processed or ignored, queues notifications and next-stage jobs, and
 // commits; it repeats until no received event is left. Several may run at
 // once: the allocator lock serialises them.
+//
+// It first waits Options.PaymentBatchDelay, so that the events of that
+// moment share one transaction: a batch's cost is mostly per transaction
+// (loading stock, committing), and one a few milliseconds after each event
+// would cost several times more per order at 1,000 webhooks/s.
 func (a *App) ProcessPayments(ctx context.Context, _ ProcessPaymentsArgs) error {
+	a.pay.start()
+	finished := false
+	defer func() {
+		if !finished { // failed or panicked: the queue runs the job again
+			a.pay.stop()
+		}
+	}()
+	var err error
+	a.background(func() { finished, err = a.processPayments(ctx) })
+	return err
+}
+
+// background runs fn through Options.Background, or at once.
+func (a *App) background(fn func()) {
+	if a.opts.Background != nil {
+		a.opts.Background(fn)
+		return
+	}
+	fn()
+}
+
+// processPayments is ProcessPayments' work; finished reports that it found
+// nothing left to do.
+func (a *App) processPayments(ctx context.Context) (finished bool, err error) {
+	if d := a.opts.PaymentBatchDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		}
+	}
 	for {
 		n, err := a.paymentBatch(ctx, true)
 		if errors.Is(err, errStaleCounts) {
 			a.log.InfoContext(ctx, "payment batch: stock changed meanwhile; running it again move by move", "err", err)
 			n, err = a.paymentBatch(ctx, false)
 		}
-		if err != nil || n == 0 {
-			return err
+		if err != nil {
+			return false, err
+		}
+		if n == 0 && a.pay.done() {
+			return true, nil
 		}
 	}
+}
+
+// payState tracks the process_payments jobs of this process for the
+// kicker: one queued job is enough for any number of kicks, and while one
+// runs, a kick only tells it to look again before it ends (it may have
+// read the inbox before the kicked events were stored). Without this every
+// kick during a run would queue a job of its own: a dozen of them would
+// wait for the writer in turn, each with a small, dear batch, while
+// holding every worker of the queue.
+type payState struct {
+	mu      sync.Mutex
+	queued  bool // a job the kicker queued has not started
+	running int  // jobs running
+	dirty   bool // kicked during a run
+}
+
+// kick reports whether the kicker must queue a job.
+func (p *payState) kick() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.running > 0:
+		p.dirty = true
+		return false
+	case p.queued:
+		return false
+	}
+	p.queued = true
+	return true
+}
+
+// failed undoes kick after the job could not be queued.
+func (p *payState) failed() {
+	p.mu.Lock()
+	p.queued = false
+	p.mu.Unlock()
+}
+
+func (p *payState) start() {
+	p.mu.Lock()
+	p.queued, p.dirty = false, false
+	p.running++
+	p.mu.Unlock()
+}
+
+// done ends a run that found nothing left, unless it was kicked meanwhile.
+func (p *payState) done() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dirty {
+		p.dirty = false
+		return false
+	}
+	p.running--
+	return true
+}
+
+// stop ends a run that failed (the queue retries the job).
+func (p *payState) stop() {
+	p.mu.Lock()
+	p.running--
+	p.dirty = false
+	p.mu.Unlock()
 }
 
 // paymentBatch runs one transaction of the payment stage and returns how
@@ -94,7 +199,6 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 	var n int
 	err := a.store.Update(ctx, func(tx fulfill.Tx) error {
 		n = 0
-		start := time.Now() // the write lock's time, not the App's clock
 		if err := tx.LockAllocator(ctx); err != nil {
 			return err
 		}
@@ -107,7 +211,7 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 		if err != nil {
 			return err
 		}
-		evs, err := tx.ReceivedWebhookEvents(ctx, int(a.payLimit.Load()))
+		evs, err := tx.ReceivedWebhookEvents(ctx, a.opts.PaymentBatch)
 		if err != nil {
 			return err
 		}
@@ -115,18 +219,11 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 			return err
 		}
 		r.paidInBatch = successesIn(evs)
-		applied := 0
 		for i := range evs {
-			if a.oneWriter && (i > 0 && a.overBudget(start) || i >= minBeforeYield && a.inboxWaiting.Load()) {
-				break // the rest stays received, first in line for the next batch
-			}
 			if err := r.applyEvent(ctx, &evs[i]); err != nil {
 				return fmt.Errorf("webhook event %s: %w", evs[i].ID, err)
 			}
-			applied++
 		}
-		a.adaptPayLimit(applied, len(evs))
-		evs = evs[:applied]
 		if len(r.processed) > 0 {
 			if err := tx.MarkWebhookEvents(ctx, r.processed, fulfill.WebhookProcessed, r.now); err != nil {
 				return err
@@ -139,48 +236,72 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 	return n, err
 }
 
-// applyShare is the part of Options.PaymentBatchTime spent applying
-// events; writing their rows when the batch finishes takes the rest.
-const applyShare = 0.35
-
-// minBeforeYield is how many events a payment batch applies before it
-// yields to a waiting webhook acknowledgement: fewer would spend the
-// writer on per-batch work instead.
-const minBeforeYield = 8
-
-// minPayLimit is the fewest events a payment batch loads.
-const minPayLimit = 16
-
-// ackWindow is how recently a webhook must have been acknowledged for the
-// payment stage to bound its transactions: with no acknowledgement waiting
-// or coming (a backlog after an outage, events replayed), whole batches
-// drain it fastest.
-const ackWindow = time.Second
-
-// overBudget reports whether a payment batch that started at start has
-// used its time for applying events, while webhooks are arriving.
-func (a *App) overBudget(start time.Time) bool {
-	b := a.opts.PaymentBatchTime
-	if b <= 0 || time.Since(time.Unix(0, a.inboxLast.Load())) > ackWindow {
-		return false
+// kickPayments makes sure that a process_payments job runs after events
+// were stored in a store's own inbox (fulfill.WebhookInbox), where the
+// job can't be queued in the same transaction. Kicks coalesce: while a
+// queued job has not started, it will see the events.
+func (a *App) kickPayments() {
+	select {
+	case a.kick <- struct{}{}:
+	default: // a kick is pending already
 	}
-	return time.Since(start) > time.Duration(float64(b)*applyShare)
 }
 
-// adaptPayLimit sizes the next batch's load: about what fitted this time
-// (with room to grow), up to Options.PaymentBatch, so that a batch does not
-// read many more events than it has time to apply.
-func (a *App) adaptPayLimit(applied, loaded int) {
-	limit := int(a.payLimit.Load())
-	switch {
-	case applied < loaded:
-		limit = applied + applied/2
-	case loaded == limit:
-		limit *= 2
-	default:
-		return
+// maxKickFailures is how many times in a row the kicker tries to queue a
+// job for one kick.
+const maxKickFailures = 10
+
+// runKicker queues process_payments jobs for kickPayments until Close.
+// At start it looks for events left in the inbox by a stop or a crash
+// between an acknowledgement and its job.
+func (a *App) runKicker(wi fulfill.WebhookInbox) {
+	defer close(a.kickDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-a.kickQuit
+		cancel()
+	}()
+	if backlog, err := wi.WebhookBacklog(ctx); err != nil {
+		a.log.Error("webhook inbox backlog", "err", err)
+		a.kickPayments()
+	} else if backlog {
+		a.kickPayments()
 	}
-	a.payLimit.Store(int64(max(minPayLimit, min(limit, a.opts.PaymentBatch))))
+	failures := 0
+	for {
+		select {
+		case <-a.kickQuit:
+			return
+		case <-a.kick:
+		}
+		if !a.pay.kick() {
+			continue
+		}
+		err := a.store.Update(ctx, func(tx fulfill.Tx) error {
+			return tx.Enqueue(ctx, ProcessPaymentsArgs{}, processPaymentsOpts)
+		})
+		if err == nil {
+			failures = 0
+			continue
+		}
+		a.pay.failed()
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		a.log.Error("queue process_payments", "err", err, "attempt", failures)
+		if failures >= maxKickFailures {
+			failures = 0 // the next acknowledgement kicks again
+			continue
+		}
+		select {
+		case <-time.After(time.Duration(failures) * 100 * time.Millisecond):
+			a.kickPayments()
+		case <-a.kickQuit:
+			return
+		}
+	}
 }
 
 // allocatePaid settles orders that are paid but have no stock decision

@@ -18,9 +18,6 @@ func benchEngines(b *testing.B, fn func(b *testing.B, open opener)) {
 	})
 }
 
-// The benchmarks run the payment stage with the server's defaults: on
-// SQLite each transaction commits after DefaultPaymentBatchTime.
-
 // BenchmarkHotSKU: 10,000 paid orders race for 1,000 units of one SKU.
 // The orders and their received webhook events are written through the
 // store before the timer starts, so the figure is the payment and
@@ -33,7 +30,7 @@ func BenchmarkHotSKU(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
 			st := open(b)
-			f := newFixture(b, st, app.Options{PaymentBatchTime: app.DefaultPaymentBatchTime}) // as the server runs
+			f := newFixture(b, st, app.Options{})
 			f.product("HOT-1", "")
 			f.warehouse("BLR", bengaluru, 2)
 			f.receive("HOT-1", "BLR", 1, units/2)
@@ -64,7 +61,7 @@ func BenchmarkSpread(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
 			st := open(b)
-			f := newFixture(b, st, app.Options{PaymentBatchTime: app.DefaultPaymentBatchTime}) // as the server runs
+			f := newFixture(b, st, app.Options{})
 			whs := map[string]fulfill.GeoPoint{"BLR": bengaluru, "BOM": mumbai, "DEL": delhi, "MYS": mysuru}
 			for code, p := range whs {
 				f.warehouse(code, p, 1)

@@ -26,8 +26,10 @@ type raceCase struct {
 	// stock per warehouse: code → (location, units, split over bins)
 	warehouses []raceWarehouse
 	lines      []fulfill.AllocLine
-	// batchTime is Options.PaymentBatchTime (1ns: one event a batch).
-	batchTime time.Duration
+	// inbox delivers the events through the webhook inbox while the
+	// payment stage runs, in batches of at most batch events (0: 37).
+	inbox bool
+	batch int
 }
 
 type raceWarehouse struct {
@@ -50,7 +52,7 @@ func TestRaceForLastUnits(t *testing.T) {
 			warehouses: []raceWarehouse{{"BLR", bengaluru, []int64{120, 80}}}},
 		{name: "multi-warehouse", policy: fulfill.PolicyRefund, lines: []fulfill.AllocLine{{SKU: "HOT-1", Quantity: 1}},
 			warehouses: []raceWarehouse{{"BLR", bengaluru, []int64{30, 10}}, {"BOM", mumbai, []int64{35}}, {"DEL", delhi, []int64{5, 20}}}},
-		{name: "time-bounded-batches", policy: fulfill.PolicyBackorder, warehouses: one, batchTime: time.Nanosecond,
+		{name: "through-the-inbox", policy: fulfill.PolicyBackorder, warehouses: one, inbox: true, batch: 5,
 			lines: []fulfill.AllocLine{{SKU: "HOT-1", Quantity: 1}}},
 	}
 	for _, c := range cases {
@@ -66,7 +68,11 @@ func runRace(t *testing.T, st fulfill.Store, c raceCase) {
 	if c.policy == fulfill.PolicyVoid {
 		capture = fulfill.CaptureManual
 	}
-	f := newFixture(t, st, app.Options{DefaultPolicy: c.policy, PaymentBatch: 37, PaymentBatchTime: c.batchTime})
+	batch := c.batch
+	if batch == 0 {
+		batch = 37
+	}
+	f := newFixture(t, st, app.Options{DefaultPolicy: c.policy, PaymentBatch: batch})
 	f.product("HOT-1", "")
 	for _, w := range c.warehouses {
 		f.warehouse(w.code, w.at, len(w.units))
@@ -84,7 +90,7 @@ func runRace(t *testing.T, st fulfill.Store, c raceCase) {
 		at[o.ID] = f.now.Add(time.Duration(perm[i]) * time.Millisecond)
 		evs[i] = event(o, fulfill.PaymentSucceeded, at[o.ID])
 	}
-	if c.batchTime > 0 {
+	if c.inbox {
 		deliverWhileProcessing(t, f, evs)
 	} else {
 		f.insertEvents(evs)
@@ -119,9 +125,9 @@ func runRace(t *testing.T, st fulfill.Store, c raceCase) {
 }
 
 // deliverWhileProcessing sends the events through the webhook inbox while
-// the payment stage runs, as in production: with acknowledgements
-// arriving, each payment transaction is bounded by
-// Options.PaymentBatchTime. They go in order of confirmation, 50 at once
+// the payment stage runs, as in production (on SQLite the inbox is a file
+// of its own, copied into the store by the payment stage). They go in
+// order of confirmation, 50 at once
 // (so the 100 winners are the first two groups, whatever the order within
 // a group).
 func deliverWhileProcessing(t *testing.T, f *fixture, evs []*fulfill.WebhookEvent) {

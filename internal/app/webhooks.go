@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -260,10 +261,7 @@ func (b *inbox) commit(batch []*inboxReq) {
 	// The batch outlives any one request; it runs on its own context.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b.a.inboxWaiting.Store(true) // the payment stage yields (payments.go)
-	b.a.inboxLast.Store(time.Now().UnixNano())
 	results, err := b.store(ctx, batch)
-	b.a.inboxWaiting.Store(false)
 	if err != nil && len(batch) > 1 {
 		for _, r := range batch {
 			b.commit([]*inboxReq{r})
@@ -281,9 +279,29 @@ func (b *inbox) commit(batch []*inboxReq) {
 }
 
 // store inserts the batch's events and, when any is new, one
-// process_payments job.
+// process_payments job. A store with an inbox of its own
+// (fulfill.WebhookInbox: SQLite) commits the events there, apart from the
+// pipeline's writes, and the job is queued after the commit (kickPayments).
 func (b *inbox) store(ctx context.Context, batch []*inboxReq) ([]inboxResult, error) {
 	results := make([]inboxResult, len(batch))
+	if wi, ok := b.a.store.(fulfill.WebhookInbox); ok {
+		evs := make([]*fulfill.WebhookEvent, len(batch))
+		for i, r := range batch {
+			ev := *r.ev
+			evs[i] = &ev
+		}
+		ins, err := wi.StoreWebhookEvents(ctx, evs)
+		if err != nil {
+			return nil, err
+		}
+		for i := range batch {
+			results[i] = inboxResult{ev: evs[i], inserted: ins[i]}
+		}
+		if slices.Contains(ins, true) {
+			b.a.kickPayments()
+		}
+		return results, nil
+	}
 	err := b.a.store.Update(ctx, func(tx fulfill.Tx) error {
 		anyNew := false
 		for i, r := range batch {

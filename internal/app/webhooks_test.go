@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -151,5 +152,73 @@ func TestReceiveWebhookErrors(t *testing.T) {
 	}
 	if _, _, err := a.ReceiveWebhook(t.Context(), "hook", nil, nil); !fulfill.IsCode(err, fulfill.EInvalid) {
 		t.Errorf("no event id: %v", err)
+	}
+}
+
+// TestInboxKicker: on SQLite the inbox is a file of its own and the
+// process_payments job is queued after its commit. Events left there with
+// no job (a crash between the two) get one when an App starts on the
+// store; one waiting job is enough for later acknowledgements; a run
+// applies them all. (The server's end-to-end tests cover an
+// acknowledgement queueing the job.)
+func TestInboxKicker(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	ctx := t.Context()
+	wi, ok := st.(fulfill.WebhookInbox)
+	if !ok {
+		t.Fatal("the SQLite store has no inbox of its own")
+	}
+	now := time.Now().UTC()
+	other := func(id string) *fulfill.WebhookEvent {
+		return &fulfill.WebhookEvent{Provider: "test", EventID: id, Type: fulfill.PaymentEventOther, OccurredAt: now}
+	}
+	if _, err := wi.StoreWebhookEvents(ctx, []*fulfill.WebhookEvent{other("evt_left")}); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, st, app.Options{})
+	jobs := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			js, _, err := st.Jobs().List(ctx, fulfill.JobFilter{Kind: app.ProcessPaymentsArgs{}.Kind(), State: fulfill.JobAvailable})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(js) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d process_payments jobs available, want %d", len(js), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	jobs(1)
+	for _, id := range []string{"evt_a", "evt_b"} {
+		body, _ := json.Marshal(fulfill.PaymentEvent{EventID: id, Type: fulfill.PaymentEventOther, OccurredAt: now})
+		if _, _, err := f.a.ReceiveWebhook(ctx, "test", http.Header{"X-Test-Signature": {"ok"}}, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	jobs(1) // the waiting job will see them
+	f.process(1)
+	err := st.View(ctx, func(tx fulfill.Tx) error {
+		left, err := tx.ListWebhookEvents(ctx, fulfill.WebhookFilter{Status: fulfill.WebhookReceived})
+		if err == nil && len(left) != 0 {
+			t.Errorf("still received after a run: %+v", left)
+		}
+		all, err2 := tx.ListWebhookEvents(ctx, fulfill.WebhookFilter{})
+		if err2 == nil && len(all) != 3 {
+			t.Errorf("events after a run: %+v", all)
+		}
+		return errors.Join(err, err2)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if backlog, err := wi.WebhookBacklog(ctx); err != nil || backlog {
+		t.Fatalf("backlog after a run: %v, %v", backlog, err)
 	}
 }

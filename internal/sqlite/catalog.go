@@ -13,6 +13,7 @@ import (
 type txn struct {
 	tx       *sql.Tx
 	q        *queue.Queue[*sql.Tx]
+	s        *Store
 	readOnly bool
 }
 

@@ -1,7 +1,8 @@
 // Package sqlite is Fulfill's embedded storage engine: one SQLite file (pure
 // Go, modernc.org/sqlite, no cgo) holding the catalog, stock, API keys and
 // River's job tables, so that a job commits in the same transaction as the
-// data it belongs to.
+// data it belongs to; and a second file, the webhook inbox, with a writer
+// of its own (inbox.go).
 //
 // Connections: one writer *sql.DB with exactly one connection serves Update
 // and River (River's SQLite driver requires a single connection, and SQLite
@@ -45,7 +46,8 @@ const busyTimeout = 5 * time.Second
 
 // Config configures Open.
 type Config struct {
-	// Path is the database file; it is created when missing.
+	// Path is the database file; it is created when missing, and so is
+	// the webhook inbox next to it (InboxPath).
 	Path string
 	// Synchronous is SQLite's synchronous setting: "NORMAL" (default) or
 	// "FULL" (also "EXTRA").
@@ -69,10 +71,9 @@ const checkpointEvery = 100 * time.Millisecond
 
 // Store is the SQLite implementation of fulfill.Store.
 type Store struct {
-	writer *sql.DB
-	reader *sql.DB
-	// ckpt is the checkpointer's own connection (see checkpointer).
-	ckpt     *sql.DB
+	pools
+	// inbox is the webhook inbox file's (inbox.go).
+	inbox    pools
 	ckptStop chan struct{}
 	ckptDone chan struct{}
 	q        *queue.Queue[*sql.Tx]
@@ -97,7 +98,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if err := s.openPools(ctx, cfg.Path, syncMode); err != nil {
+	if s.pools, err = openPools(ctx, cfg.Path, syncMode, readerConns); err != nil {
+		return nil, err
+	}
+	if s.inbox, err = openPools(ctx, InboxPath(cfg.Path), syncMode, inboxReaderConns); err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	s.ckptStop, s.ckptDone = make(chan struct{}), make(chan struct{})
@@ -126,29 +131,53 @@ func synchronous(v string) (string, error) {
 	return "", fulfill.FieldErrorf(fulfill.EInvalid, "synchronous", "synchronous must be NORMAL or FULL")
 }
 
+// pools are one file's connections: one writer, a read-only pool, and the
+// checkpointer's own connection (see checkpointer).
+type pools struct {
+	writer *sql.DB
+	reader *sql.DB
+	ckpt   *sql.DB
+}
+
 // openPools opens the writer first: it switches a new file to WAL, which
 // the query_only readers cannot do.
-func (s *Store) openPools(ctx context.Context, path, syncMode string) error {
+func openPools(ctx context.Context, path, syncMode string, readers int) (pools, error) {
 	w, err := openDB(ctx, path, 1, writerPragmas(syncMode))
 	if err != nil {
-		return err
+		return pools{}, err
 	}
-	r, err := openDB(ctx, path, readerConns, readerPragmas())
+	r, err := openDB(ctx, path, readers, readerPragmas())
 	if err != nil {
 		_ = w.Close()
-		return err
+		return pools{}, err
 	}
 	c, err := openDB(ctx, path, 1, checkpointerPragmas(syncMode))
 	if err != nil {
 		_ = w.Close()
 		_ = r.Close()
-		return err
+		return pools{}, err
 	}
-	s.writer, s.reader, s.ckpt = w, r, c
-	return nil
+	return pools{writer: w, reader: r, ckpt: c}, nil
 }
 
-// checkpointer copies the WAL into the database file every
+// close checkpoints what is left (so that the WAL does not outgrow the
+// file) and closes the connections.
+func (p pools) close() []error {
+	var errs []error
+	if p.ckpt != nil {
+		_, err := p.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		errs = append(errs, err, p.ckpt.Close())
+	}
+	if p.reader != nil {
+		errs = append(errs, p.reader.Close())
+	}
+	if p.writer != nil {
+		errs = append(errs, p.writer.Close())
+	}
+	return errs
+}
+
+// checkpointer copies each file's WAL into the file every
 // checkpointEvery, on its own connection, until Close. SQLite's automatic
 // checkpoint (switched off on the writer) runs inside the commit that
 // crosses 1,000 WAL pages, fsync included: that commit, and every write
@@ -165,12 +194,14 @@ func (s *Store) checkpointer() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		var busy, logFrames, done int64
-		err := s.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
-		cancel()
-		if err != nil {
-			s.log.Warn("sqlite checkpoint", "err", err)
+		for _, db := range []*sql.DB{s.ckpt, s.inbox.ckpt} {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			var busy, logFrames, done int64
+			err := db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
+			cancel()
+			if err != nil {
+				s.log.Warn("sqlite checkpoint", "err", err)
+			}
 		}
 	}
 }
@@ -222,8 +253,12 @@ func openDB(ctx context.Context, path string, conns int, q url.Values) (*sql.DB,
 	return db, nil
 }
 
-// Migrate applies Fulfill's migrations (goose, embedded) and River's.
+// Migrate applies Fulfill's migrations (goose, embedded), the inbox
+// file's and River's.
 func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.migrateInbox(ctx); err != nil {
+		return err
+	}
 	sub, err := fs.Sub(migrationsFS, "migrations")
 	if err != nil {
 		return fulfill.Wrap(err, "migrations")
@@ -238,7 +273,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := queue.Migrate(ctx, riversqlite.New(s.writer), "", s.log); err != nil {
 		return fulfill.Wrap(err, "apply job queue migrations")
 	}
-	return nil
+	return s.alignInbox(ctx)
 }
 
 // Update runs fn in one write transaction (BEGIN IMMEDIATE on the single
@@ -251,7 +286,7 @@ func (s *Store) Update(ctx context.Context, fn func(fulfill.Tx) error) error {
 		return mapErr(err, "begin transaction")
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	if err := fn(&txn{tx: tx, q: s.q}); err != nil {
+	if err := fn(&txn{tx: tx, q: s.q, s: s}); err != nil {
 		return err
 	}
 	return mapErr(tx.Commit(), "commit")
@@ -265,7 +300,7 @@ func (s *Store) View(ctx context.Context, fn func(fulfill.Tx) error) error {
 		return mapErr(err, "begin read transaction")
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(&txn{tx: tx, q: s.q, readOnly: true}); err != nil {
+	if err := fn(&txn{tx: tx, q: s.q, s: s, readOnly: true}); err != nil {
 		return err
 	}
 	return mapErr(tx.Commit(), "end read transaction")
@@ -294,17 +329,8 @@ func (s *Store) Close() error {
 			close(s.ckptStop)
 			<-s.ckptDone
 		}
-		if s.ckpt != nil {
-			// Copy what is left, so the WAL does not outgrow the file.
-			_, err := s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			errs = append(errs, err, s.ckpt.Close())
-		}
-		if s.reader != nil {
-			errs = append(errs, s.reader.Close())
-		}
-		if s.writer != nil {
-			errs = append(errs, s.writer.Close())
-		}
+		errs = append(errs, s.inbox.close()...)
+		errs = append(errs, s.pools.close()...)
 		s.closeErr = fulfill.Wrap(errors.Join(errs...), "close database")
 	})
 	return s.closeErr

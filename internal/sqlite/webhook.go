@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -55,16 +57,23 @@ func (t *txn) InsertWebhookEvent(ctx context.Context, e *fulfill.WebhookEvent) (
 	return false, mapErr(err, "webhook event")
 }
 
-// GetWebhookEvent returns one event. ENotFound.
+// GetWebhookEvent returns one event, from the inbox file when it has not
+// been copied yet (inbox.go). ENotFound.
 func (t *txn) GetWebhookEvent(ctx context.Context, id string) (*fulfill.WebhookEvent, error) {
 	e, err := scanWebhook(t.tx.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhook_events WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		if e, ierr := t.inboxEvent(ctx, id); ierr != nil || e != nil {
+			return e, ierr
+		}
+	}
 	if err != nil {
 		return nil, mapErr(err, "webhook event")
 	}
 	return e, nil
 }
 
-// ListWebhookEvents lists events newest first (by id) after Page.After.
+// ListWebhookEvents lists events newest first (by id) after Page.After,
+// those of the inbox file not copied yet among them (inbox.go).
 func (t *txn) ListWebhookEvents(ctx context.Context, f fulfill.WebhookFilter) ([]fulfill.WebhookEvent, error) {
 	q, args := `SELECT `+webhookCols+` FROM webhook_events WHERE 1 = 1`, []any{}
 	if f.Status != "" {
@@ -80,7 +89,11 @@ func (t *txn) ListWebhookEvents(ctx context.Context, f fulfill.WebhookFilter) ([
 		args = append(args, f.Page.After)
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
-	return list(ctx, t.tx, q, append(args, limit(f.Page.Limit)), "webhook events", scanWebhook)
+	page, err := list(ctx, t.tx, q, append(args, limit(f.Page.Limit)), "webhook events", scanWebhook)
+	if err != nil {
+		return nil, err
+	}
+	return t.mergeInbox(ctx, page, f)
 }
 
 // MarkWebhookEvent sets an event's status and error, adds an attempt and
@@ -92,9 +105,23 @@ func (t *txn) MarkWebhookEvent(ctx context.Context, id string, status fulfill.We
 	if !status.Valid() {
 		return fulfill.FieldErrorf(fulfill.EInvalid, "status", "unknown webhook status %q", status)
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE webhook_events SET status = ?, error = ?, attempts = attempts + 1,
-		processed_at = ? WHERE id = ?`, string(status), errMsg, formatTime(orNow(at)), id)
-	return affected(res, err, "webhook event")
+	mark := func() error {
+		res, err := t.tx.ExecContext(ctx, `UPDATE webhook_events SET status = ?, error = ?, attempts = attempts + 1,
+			processed_at = ? WHERE id = ?`, string(status), errMsg, formatTime(orNow(at)), id)
+		return affected(res, err, "webhook event")
+	}
+	err := mark()
+	if fulfill.IsCode(err, fulfill.ENotFound) {
+		// Perhaps still in the inbox file only: copy it, then mark it.
+		if e, ierr := t.inboxEvent(ctx, id); ierr != nil || e == nil {
+			return errors.Join(err, ierr)
+		}
+		if err := t.copyInbox(ctx, maxInboxCopy); err != nil {
+			return err
+		}
+		err = mark()
+	}
+	return err
 }
 
 // MarkWebhookEvents marks many events with an empty error in one
@@ -126,11 +153,19 @@ func (t *txn) MarkWebhookEvents(ctx context.Context, ids []string, status fulfil
 	return nil
 }
 
-// ReceivedWebhookEvents returns up to limit received events by occurrence,
+// ReceivedWebhookEvents first copies up to n new events from the inbox
+// file (inbox.go), then returns up to n received events by occurrence,
 // then arrival (seq), from index webhook_events_status. The transaction
 // holds SQLite's single write lock, so the claim needs no row locks.
 func (t *txn) ReceivedWebhookEvents(ctx context.Context, n int) ([]fulfill.WebhookEvent, error) {
+	if err := t.copyInbox(ctx, limit(n)); err != nil {
+		return nil, err
+	}
 	return list(ctx, t.tx, `SELECT `+webhookCols+` FROM webhook_events WHERE status = ?
 		ORDER BY occurred_at, seq LIMIT ?`, []any{string(fulfill.WebhookReceived), limit(n)},
 		"webhook events", scanWebhook)
 }
+
+// maxInboxCopy is the most inbox rows one copy takes when an event is
+// marked before the payment stage copied it.
+const maxInboxCopy = 1000
