@@ -115,6 +115,7 @@ func (a *App) processPayments(ctx context.Context) (finished bool, err error) {
 		}
 	}
 	for {
+		started := time.Now()
 		n, err := a.paymentBatch(ctx, true)
 		if errors.Is(err, errStaleCounts) {
 			a.log.InfoContext(ctx, "payment batch: stock changed meanwhile; running it again move by move", "err", err)
@@ -125,6 +126,17 @@ func (a *App) processPayments(ctx context.Context) (finished bool, err error) {
 		}
 		if n == 0 && a.pay.done() {
 			return true, nil
+		}
+		// Events keep arriving: let the next batch gather for the rest of
+		// the delay too (a backlog, full batches, goes on at once).
+		if wait := a.opts.PaymentBatchDelay - time.Since(started); n > 0 && n < a.opts.PaymentBatch && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return false, ctx.Err()
+			}
 		}
 	}
 }

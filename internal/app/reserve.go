@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fulfill-dev/fulfill"
@@ -174,7 +175,7 @@ func (r *reserver) usable(b fulfill.BinStock) bool {
 // pastCutoff reports whether w has passed today's cut-off at now, in its
 // own time zone. A warehouse with a bad zone or cut-off counts as before.
 func pastCutoff(w fulfill.Warehouse, now time.Time) bool {
-	loc, err := time.LoadLocation(w.TimeZone)
+	loc, err := location(w.TimeZone)
 	if err != nil || len(w.CutoffTime) != 5 {
 		return false
 	}
@@ -185,6 +186,22 @@ func pastCutoff(w fulfill.Warehouse, now time.Time) bool {
 	}
 	local := now.In(loc)
 	return local.Hour()*60+local.Minute() >= h*60+m
+}
+
+// locations caches time.LoadLocation, which reads the zone's file on
+// every call (a payment batch asks for every warehouse's zone).
+var locations sync.Map // zone name → *time.Location
+
+func location(zone string) (*time.Location, error) {
+	if l, ok := locations.Load(zone); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(zone)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(zone, l)
+	return l, nil
 }
 
 // perSKULoads is how many SKUs a reserver reads one by one before it
