@@ -105,14 +105,8 @@ func (a *App) background(fn func()) {
 // processPayments is ProcessPayments' work; finished reports that it found
 // nothing left to do.
 func (a *App) processPayments(ctx context.Context) (finished bool, err error) {
-	if d := a.opts.PaymentBatchDelay; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return false, ctx.Err()
-		}
+	if err := sleep(ctx, a.opts.PaymentBatchDelay); err != nil {
+		return false, err
 	}
 	for {
 		started := time.Now()
@@ -129,15 +123,26 @@ func (a *App) processPayments(ctx context.Context) (finished bool, err error) {
 		}
 		// Events keep arriving: let the next batch gather for the rest of
 		// the delay too (a backlog, full batches, goes on at once).
-		if wait := a.opts.PaymentBatchDelay - time.Since(started); n > 0 && n < a.opts.PaymentBatch && wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return false, ctx.Err()
+		if n > 0 && n < a.opts.PaymentBatch {
+			if err := sleep(ctx, a.opts.PaymentBatchDelay-time.Since(started)); err != nil {
+				return false, err
 			}
 		}
+	}
+}
+
+// sleep waits d (nothing when d <= 0) or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
