@@ -44,11 +44,14 @@ func TestWebhookInbox(t *testing.T) {
 		t.Fatalf("empty inbox: backlog %v, %v", backlog, err)
 	}
 	first := []*fulfill.WebhookEvent{inboxEvent("evt_2", at.Add(time.Second)), inboxEvent("evt_1", at), inboxEvent("evt_2", at)}
+	// Ids in arrival order (generated ones made in the same millisecond
+	// need not sort so), to check the list's newest-first order.
+	first[0].ID, first[1].ID = "whk_0001", "whk_0002"
 	ins, err := s.StoreWebhookEvents(ctx, first)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ins[0] || !ins[1] || ins[2] || first[2].ID != first[0].ID || first[0].ID == "" || first[0].ID == first[1].ID {
+	if !ins[0] || !ins[1] || ins[2] || first[2].ID != "whk_0001" {
 		t.Fatalf("inserted %v, ids %s %s %s: want the third a duplicate of the first", ins, first[0].ID, first[1].ID, first[2].ID)
 	}
 	again := []*fulfill.WebhookEvent{inboxEvent("evt_1", at)}
