@@ -73,15 +73,19 @@ func (CapturePaymentArgs) Kind() string { return "capture_payment" }
 // of the gateway's time, then arrival, applies each (a confirmed payment
 // is paid and its stock decided at once, in that order), marks them
 // processed or ignored, queues notifications and next-stage jobs, and
-// commits; it repeats until no received event is left. Several may run at
-// once: the allocator lock serialises them.
+// commits; it repeats until no received event is left. Jobs in several
+// processes may run at once (the allocator lock serialises them); within
+// one process a job that starts during a run ends at once and the run
+// looks again before it ends.
 //
 // It first waits Options.PaymentBatchDelay, so that the events of that
 // moment share one transaction: a batch's cost is mostly per transaction
 // (loading stock, committing), and one a few milliseconds after each event
 // would cost several times more per order at 1,000 webhooks/s.
 func (a *App) ProcessPayments(ctx context.Context, _ ProcessPaymentsArgs) error {
-	a.pay.start()
+	if !a.pay.start() {
+		return nil // the run in progress looks again before it ends
+	}
 	finished := false
 	defer func() {
 		if !finished { // failed or panicked: the queue runs the job again
@@ -156,8 +160,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 type payState struct {
 	mu      sync.Mutex
 	queued  bool // a job the kicker queued has not started
-	running int  // jobs running
-	dirty   bool // kicked during a run
+	running int  // runs in progress (0 or 1)
+	dirty   bool // kicked, or another job started, during a run
 }
 
 // kick reports whether the kicker must queue a job.
@@ -182,11 +186,22 @@ func (p *payState) failed() {
 	p.mu.Unlock()
 }
 
-func (p *payState) start() {
+// start begins a run, unless one is in progress in this process: that
+// one is then told to look again before it ends, and start reports false.
+// (Processes on one PostgreSQL database run side by side, serialised by
+// the allocator lock; within a process a second run would only hold a
+// worker of the queue waiting for that lock.)
+func (p *payState) start() bool {
 	p.mu.Lock()
-	p.queued, p.dirty = false, false
+	defer p.mu.Unlock()
+	p.queued = false
+	if p.running > 0 {
+		p.dirty = true
+		return false
+	}
+	p.dirty = false
 	p.running++
-	p.mu.Unlock()
+	return true
 }
 
 // done ends a run that found nothing left, unless it was kicked meanwhile.
