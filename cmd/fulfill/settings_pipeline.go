@@ -159,7 +159,7 @@ func orderSettings() []setting {
 			num(func(c *Config) *int { return &pp(c).PaymentBatch })},
 		{"payment-batch-delay", "FULFILL_PAYMENT_BATCH_DELAY", app.DefaultPaymentBatchDelay.String(), "how long the payment stage lets webhook events gather before it applies them in one transaction (longer: fewer, cheaper transactions; events applied later); 0: at once",
 			dur(func(c *Config) *time.Duration { return &pp(c).PaymentBatchDelay })},
-		{"pipeline-nice", "FULFILL_PIPELINE_NICE", "10", "Linux: the nice value (0–19) of the thread running the payment stage, so that acknowledging webhooks and answering requests get the CPU first; 0: the same priority",
+		{"pipeline-nice", "FULFILL_PIPELINE_NICE", "0", "Linux: the nice value (0–19) of the thread running the payment stage, so that acknowledging webhooks gets the CPU first; 0: the same priority (a higher value slows checkouts that wait for a payment transaction on SQLite's writer)",
 			num(func(c *Config) *int { return &pp(c).PipelineNice })},
 		{"redis-url", "FULFILL_REDIS_URL", "", "redis://… shares the checkout rate limit between processes; empty: in memory",
 			str(func(c *Config) *string { return &pp(c).RedisURL })},
