@@ -21,7 +21,8 @@ const maxWebhookField = 255
 // ReceiveWebhook verifies a gateway's webhook over the raw body, then
 // stores the event in the inbox and queues its processing job in one
 // transaction, shared with other webhooks arriving at the same moment
-// (group commit). It returns the stored event and whether it was a
+// (group commit); with a store whose inbox has its own writer
+// (fulfill.WebhookInbox, SQLite) the job is queued right after that commit. It returns the stored event and whether it was a
 // redelivery of one already stored (no second effect). ENotFound for an
 // unknown provider; EInvalidSignature for a missing, bad or stale
 // signature; EInvalid for a verified body that is not an event;

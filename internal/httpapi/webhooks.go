@@ -22,8 +22,9 @@ type webhookAck struct {
 
 // receiveWebhook answers POST /webhooks/{provider}: no API key, the
 // gateway's signature over the raw body is the authentication. The event
-// is verified, stored with its processing job (group commit) and
-// acknowledged; nothing heavy happens before the answer.
+// is verified, stored with its processing job (group commit; see
+// app.ReceiveWebhook) and acknowledged; nothing heavy happens before the
+// answer.
 func (s *server) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	provider := chi.URLParam(r, "provider")
