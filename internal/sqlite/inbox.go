@@ -50,11 +50,24 @@ func InboxPath(path string) string {
 const inboxCols = `id, provider, event_id, type, raw_type, order_id, intent_id, amount, currency,
 	occurred_at, payload, received_at`
 
-func scanInbox(s scanner) (*fulfill.WebhookEvent, error) {
+// scanInbox scans inboxCols after the columns of pre.
+func scanInbox(s scanner, pre ...any) (*fulfill.WebhookEvent, error) {
 	e := fulfill.WebhookEvent{Status: fulfill.WebhookReceived}
-	err := s.Scan(&e.ID, &e.Provider, &e.EventID, &e.Type, &e.RawType, &e.OrderID, &e.IntentID,
-		&e.Amount.Amount, &e.Amount.Currency, timeCol{&e.OccurredAt}, &e.Payload, timeCol{&e.ReceivedAt})
+	err := s.Scan(append(pre, &e.ID, &e.Provider, &e.EventID, &e.Type, &e.RawType, &e.OrderID, &e.IntentID,
+		&e.Amount.Amount, &e.Amount.Currency, timeCol{&e.OccurredAt}, &e.Payload, timeCol{&e.ReceivedAt})...)
 	return &e, err
+}
+
+// rowQuerier is a *sql.DB or *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readCursor reads inbox_cursor (the main file's) through q.
+func readCursor(ctx context.Context, q rowQuerier) (int64, error) {
+	var cursor int64
+	err := q.QueryRowContext(ctx, `SELECT seq FROM inbox_cursor WHERE id = 1`).Scan(&cursor)
+	return cursor, mapErr(err, "inbox cursor")
 }
 
 // migrateInbox applies the inbox file's migrations.
@@ -78,12 +91,12 @@ func (s *Store) migrateInbox(ctx context.Context) error {
 // would otherwise number new events at or below the cursor, and the
 // payment stage would never copy them.
 func (s *Store) alignInbox(ctx context.Context) error {
-	var cursor int64
-	if err := s.writer.QueryRowContext(ctx, `SELECT seq FROM inbox_cursor WHERE id = 1`).Scan(&cursor); err != nil {
-		return mapErr(err, "inbox cursor")
+	cursor, err := readCursor(ctx, s.writer)
+	if err != nil {
+		return err
 	}
 	var last int64
-	err := s.inbox.writer.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM
+	err = s.inbox.writer.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM
 		(SELECT seq FROM sqlite_sequence WHERE name = 'webhook_inbox' UNION ALL SELECT MAX(seq) FROM webhook_inbox)`).Scan(&last)
 	if err != nil || last >= cursor {
 		return mapErr(err, "webhook inbox")
@@ -144,31 +157,24 @@ func (s *Store) StoreWebhookEvents(ctx context.Context, evs []*fulfill.WebhookEv
 // WebhookBacklog reports whether inbox events wait to be copied into
 // webhook_events (after a restart: the payment stage must run).
 func (s *Store) WebhookBacklog(ctx context.Context) (bool, error) {
-	var cursor int64
-	if err := s.reader.QueryRowContext(ctx, `SELECT seq FROM inbox_cursor WHERE id = 1`).Scan(&cursor); err != nil {
-		return false, mapErr(err, "inbox cursor")
+	cursor, err := readCursor(ctx, s.reader)
+	if err != nil {
+		return false, err
 	}
 	var n int
-	err := s.inbox.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_inbox WHERE seq > ? LIMIT 1)`,
+	err = s.inbox.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_inbox WHERE seq > ? LIMIT 1)`,
 		cursor).Scan(&n)
 	return n > 0, mapErr(err, "webhook inbox")
-}
-
-// inboxCursor is how far this transaction's snapshot has copied the inbox.
-func (t *txn) inboxCursor(ctx context.Context) (int64, error) {
-	var cursor int64
-	err := t.tx.QueryRowContext(ctx, `SELECT seq FROM inbox_cursor WHERE id = 1`).Scan(&cursor)
-	return cursor, mapErr(err, "inbox cursor")
 }
 
 // copyInbox copies up to n inbox rows beyond the cursor into
 // webhook_events (status received; an event already there by (provider,
 // event id) is skipped) and advances the cursor, in this transaction.
 func (t *txn) copyInbox(ctx context.Context, n int) error {
-	if t.readOnly || t.s == nil {
+	if t.readOnly {
 		return nil
 	}
-	cursor, err := t.inboxCursor(ctx)
+	cursor, err := readCursor(ctx, t.tx)
 	if err != nil {
 		return err
 	}
@@ -181,9 +187,8 @@ func (t *txn) copyInbox(ctx context.Context, n int) error {
 	last := cursor
 	for rows.Next() {
 		var seq int64
-		e := fulfill.WebhookEvent{Status: fulfill.WebhookReceived}
-		if err := rows.Scan(&seq, &e.ID, &e.Provider, &e.EventID, &e.Type, &e.RawType, &e.OrderID, &e.IntentID,
-			&e.Amount.Amount, &e.Amount.Currency, timeCol{&e.OccurredAt}, &e.Payload, timeCol{&e.ReceivedAt}); err != nil {
+		e, err := scanInbox(rows, &seq)
+		if err != nil {
 			return mapErr(err, "webhook inbox")
 		}
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_events (`+webhookCols+`)
@@ -208,10 +213,7 @@ func (t *txn) copyInbox(ctx context.Context, n int) error {
 // inboxEvent returns the inbox event id if it has not been copied yet in
 // this transaction's snapshot, or nil.
 func (t *txn) inboxEvent(ctx context.Context, id string) (*fulfill.WebhookEvent, error) {
-	if t.s == nil {
-		return nil, nil
-	}
-	cursor, err := t.inboxCursor(ctx)
+	cursor, err := readCursor(ctx, t.tx)
 	if err != nil {
 		return nil, err
 	}
@@ -230,26 +232,17 @@ func (t *txn) inboxEvent(ctx context.Context, id string) (*fulfill.WebhookEvent,
 // copied yet in this transaction's snapshot that match f (they are all
 // received), keeping the page's order and size.
 func (t *txn) mergeInbox(ctx context.Context, page []fulfill.WebhookEvent, f fulfill.WebhookFilter) ([]fulfill.WebhookEvent, error) {
-	if t.s == nil || (f.Status != "" && f.Status != fulfill.WebhookReceived) {
+	if f.Status != "" && f.Status != fulfill.WebhookReceived {
 		return page, nil
 	}
-	cursor, err := t.inboxCursor(ctx)
+	cursor, err := readCursor(ctx, t.tx)
 	if err != nil {
 		return nil, err
 	}
 	// NOT INDEXED: the rows beyond the cursor are few and found by their
 	// seq (the rowid); the id index would walk the whole inbox.
-	q, args := `SELECT `+inboxCols+` FROM webhook_inbox NOT INDEXED WHERE seq > ?`, []any{cursor}
-	if f.Provider != "" {
-		q += ` AND provider = ?`
-		args = append(args, f.Provider)
-	}
-	if f.Page.After != "" {
-		q += ` AND id < ?`
-		args = append(args, f.Page.After)
-	}
-	n := limit(f.Page.Limit)
-	rows, err := t.s.inbox.reader.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, n)...)
+	q, args := pageOfWebhooks(`SELECT `+inboxCols+` FROM webhook_inbox NOT INDEXED WHERE seq > ?`, []any{cursor}, f)
+	rows, err := t.s.inbox.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(err, "webhook inbox")
 	}
@@ -270,5 +263,5 @@ func (t *txn) mergeInbox(ctx context.Context, page []fulfill.WebhookEvent, f ful
 	}
 	page = append(page, extra...)
 	slices.SortFunc(page, func(a, b fulfill.WebhookEvent) int { return strings.Compare(b.ID, a.ID) })
-	return page[:min(len(page), n)], nil
+	return page[:min(len(page), limit(f.Page.Limit))], nil
 }

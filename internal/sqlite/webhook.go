@@ -80,6 +80,17 @@ func (t *txn) ListWebhookEvents(ctx context.Context, f fulfill.WebhookFilter) ([
 		q += ` AND status = ?`
 		args = append(args, string(f.Status))
 	}
+	q, args = pageOfWebhooks(q, args, f)
+	page, err := list(ctx, t.tx, q, args, "webhook events", scanWebhook)
+	if err != nil {
+		return nil, err
+	}
+	return t.mergeInbox(ctx, page, f)
+}
+
+// pageOfWebhooks adds f's provider and page to q (a SELECT with a WHERE
+// clause) and args: newest first by id, after Page.After.
+func pageOfWebhooks(q string, args []any, f fulfill.WebhookFilter) (string, []any) {
 	if f.Provider != "" {
 		q += ` AND provider = ?`
 		args = append(args, f.Provider)
@@ -88,12 +99,7 @@ func (t *txn) ListWebhookEvents(ctx context.Context, f fulfill.WebhookFilter) ([
 		q += ` AND id < ?`
 		args = append(args, f.Page.After)
 	}
-	q += ` ORDER BY id DESC LIMIT ?`
-	page, err := list(ctx, t.tx, q, append(args, limit(f.Page.Limit)), "webhook events", scanWebhook)
-	if err != nil {
-		return nil, err
-	}
-	return t.mergeInbox(ctx, page, f)
+	return q + ` ORDER BY id DESC LIMIT ?`, append(args, limit(f.Page.Limit))
 }
 
 // MarkWebhookEvent sets an event's status and error, adds an attempt and
