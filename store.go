@@ -26,6 +26,26 @@ type Store interface {
 	Close() error
 }
 
+// SharedUpdater is a Store that can commit several small transactions of
+// concurrent callers together (SQLite's group commit: one writer, whose
+// cost is mostly per commit). UpdateShared has Update's contract with two
+// differences: fn runs in a savepoint of a transaction other callers'
+// functions share, so its error undoes only its own writes; and once fn
+// has started, ctx's cancellation no longer interrupts its statements
+// (it would roll back the others' work too). fn must be short.
+type SharedUpdater interface {
+	UpdateShared(ctx context.Context, fn func(Tx) error) error
+}
+
+// UpdateShared runs fn through st's UpdateShared when st has one, else
+// through Update.
+func UpdateShared(ctx context.Context, st Store, fn func(Tx) error) error {
+	if su, ok := st.(SharedUpdater); ok {
+		return su.UpdateShared(ctx, fn)
+	}
+	return st.Update(ctx, fn)
+}
+
 // Page asks for one page of a list ordered by its natural key: items after
 // After, at most Limit of them (the store caps Limit at 1000; 0 means 100).
 type Page struct {
