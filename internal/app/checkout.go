@@ -242,7 +242,8 @@ func (a *App) Checkout(ctx context.Context, actor string, in CheckoutInput) (*fu
 	}
 	o.Payment = fulfill.OrderPayment{Provider: in.Payment.Provider, Capture: in.Payment.Capture,
 		IntentID: intent.ID, ClientSecret: intent.ClientSecret, ApprovalURL: intent.ApprovalURL}
-	err = a.store.Update(ctx, func(tx fulfill.Tx) error {
+	// Checkouts of the same moment share a commit (SQLite's group commit).
+	err = fulfill.UpdateShared(ctx, a.store, func(tx fulfill.Tx) error {
 		if err := tx.CreateOrder(ctx, o); err != nil {
 			return err
 		}

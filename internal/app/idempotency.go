@@ -90,7 +90,7 @@ func (a *App) BeginIdempotent(ctx context.Context, req IdempotentRequest) (*Idem
 		State: fulfill.IdemInFlight, CreatedAt: now, LockedUntil: now.Add(IdempotencyLock),
 	}
 	var start *IdempotencyStart
-	err := a.store.Update(ctx, func(tx fulfill.Tx) error {
+	err := fulfill.UpdateShared(ctx, a.store, func(tx fulfill.Tx) error {
 		old, err := tx.BeginIdempotency(ctx, rec)
 		if err != nil || old == nil {
 			start = &IdempotencyStart{}
@@ -130,7 +130,7 @@ func (a *App) decideExisting(ctx context.Context, tx fulfill.Tx, old, rec *fulfi
 // FinishIdempotent stores the response of a request begun with
 // BeginIdempotent, so that a retry replays it.
 func (a *App) FinishIdempotent(ctx context.Context, scope, key string, status int, body []byte) error {
-	return a.store.Update(ctx, func(tx fulfill.Tx) error {
+	return fulfill.UpdateShared(ctx, a.store, func(tx fulfill.Tx) error {
 		return tx.FinishIdempotency(ctx, scope, key, status, body)
 	})
 }

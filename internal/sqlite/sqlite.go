@@ -34,7 +34,10 @@ import (
 //go:embed migrations/*.sql
 var migrationsFS embed.FS
 
-var _ fulfill.Store = (*Store)(nil)
+var (
+	_ fulfill.Store         = (*Store)(nil)
+	_ fulfill.SharedUpdater = (*Store)(nil)
+)
 
 // readerConns is the size of the read-only pool used by View.
 const readerConns = 4
@@ -78,6 +81,8 @@ type Store struct {
 	ckptDone chan struct{}
 	q        *queue.Queue[*sql.Tx]
 	log      *slog.Logger
+	// shared gathers UpdateShared calls (shared.go).
+	shared sharer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -142,16 +147,16 @@ type pools struct {
 // openPools opens the writer first: it switches a new file to WAL, which
 // the query_only readers cannot do.
 func openPools(ctx context.Context, path, syncMode string, readers int) (pools, error) {
-	w, err := openDB(ctx, path, 1, writerPragmas(syncMode))
+	w, err := openDB(ctx, path, 1, writerPragmas(syncMode), true)
 	if err != nil {
 		return pools{}, err
 	}
-	r, err := openDB(ctx, path, readers, readerPragmas())
+	r, err := openDB(ctx, path, readers, readerPragmas(), false)
 	if err != nil {
 		_ = w.Close()
 		return pools{}, err
 	}
-	c, err := openDB(ctx, path, 1, checkpointerPragmas(syncMode))
+	c, err := openDB(ctx, path, 1, checkpointerPragmas(syncMode), false)
 	if err != nil {
 		_ = w.Close()
 		_ = r.Close()
@@ -236,12 +241,14 @@ func readerPragmas() url.Values {
 	return q
 }
 
-func openDB(ctx context.Context, path string, conns int, q url.Values) (*sql.DB, error) {
+// openDB opens a pool of conns connections; detach makes its statements
+// ignore their context's cancellation (the writer's: see cachingConnector).
+func openDB(ctx context.Context, path string, conns int, q url.Values, detach bool) (*sql.DB, error) {
 	conn, err := msqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, &fulfill.Error{Code: fulfill.EUnavailable, Message: "cannot open the database", Err: err}
 	}
-	db := sql.OpenDB(cachingConnector{inner: conn})
+	db := sql.OpenDB(cachingConnector{inner: conn, detach: detach})
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)

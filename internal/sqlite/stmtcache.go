@@ -20,8 +20,16 @@ const stmtCacheSize = 512
 // ExecerContext and QueryerContext makes database/sql prepare through
 // PrepareContext, which serves the cached statement, and its Close, which
 // returns it to the cache. All statements benefit, River's included.
+//
+// With detach, statements ignore the cancellation of their context: the
+// driver would interrupt the statement, and SQLite then rolls back the
+// whole transaction, which on the writer may hold other callers' work
+// (Store.UpdateShared). database/sql still refuses a statement whose
+// context is already done, and still rolls back a transaction whose own
+// context ends.
 type cachingConnector struct {
-	inner driver.Connector
+	inner  driver.Connector
+	detach bool
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -29,7 +37,7 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &cachingConn{inner: conn, byQuery: map[string]*lru.Element{}, order: lru.New()}
+	cc := &cachingConn{inner: conn, byQuery: map[string]*lru.Element{}, order: lru.New(), detach: c.detach}
 	var ok bool
 	if cc.prep, ok = conn.(driver.ConnPrepareContext); !ok {
 		_ = conn.Close()
@@ -52,6 +60,7 @@ type cachingConn struct {
 	begin   driver.ConnBeginTx
 	byQuery map[string]*lru.Element // of *cachedStmt
 	order   *lru.List               // front: most recently used
+	detach  bool
 }
 
 var (
@@ -78,13 +87,18 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 			c.order.MoveToFront(el)
 			return cs, nil
 		}
-		return c.prep.PrepareContext(ctx, query) // closed for real after use
+		st, err := c.prep.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		// Not cached: closed for real after use.
+		return &cachedStmt{Stmt: st, query: query, inUse: true, evicted: true, detach: c.detach}, nil
 	}
 	st, err := c.prep.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	cs := &cachedStmt{Stmt: st, query: query, inUse: true}
+	cs := &cachedStmt{Stmt: st, query: query, inUse: true, detach: c.detach}
 	c.byQuery[query] = c.order.PushFront(cs)
 	for c.order.Len() > stmtCacheSize {
 		c.evict(c.order.Back())
@@ -148,6 +162,7 @@ type cachedStmt struct {
 	query   string
 	inUse   bool
 	evicted bool
+	detach  bool // see cachingConnector
 }
 
 // Close returns the statement to the cache (finalizing it if it was evicted
@@ -161,9 +176,15 @@ func (s *cachedStmt) Close() error {
 }
 
 func (s *cachedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if s.detach {
+		ctx = context.WithoutCancel(ctx)
+	}
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *cachedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if s.detach {
+		ctx = context.WithoutCancel(ctx)
+	}
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }

@@ -75,7 +75,6 @@ type Gateway struct {
 	store fulfill.Store
 	http  *http.Client
 	clock fulfill.Clock
-	batch *intentBatcher
 }
 
 var _ fulfill.Gateway = (*Gateway)(nil)
@@ -108,7 +107,6 @@ func New(cfg Config, store fulfill.Store) (*Gateway, error) {
 	if g.clock == nil {
 		g.clock = fulfill.SystemClock{}
 	}
-	g.batch = &intentBatcher{g: g}
 	return g, nil
 }
 
@@ -131,7 +129,9 @@ func (g *Gateway) CreateIntent(ctx context.Context, req fulfill.IntentRequest) (
 		ID: fulfill.NewID("pi_sbx", now), OrderID: req.OrderID, Amount: req.Amount, Capture: capture,
 		Email: req.Email, Status: StatusRequiresPayment, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := g.batch.submit(ctx, si); err != nil {
+	// Intents of concurrent checkouts share a commit where the store can.
+	err = fulfill.UpdateShared(ctx, g.store, func(tx fulfill.Tx) error { return g.insertIntent(ctx, tx, si) })
+	if err != nil {
 		return nil, err
 	}
 	return &fulfill.Intent{Provider: Name, ID: si.ID, ClientSecret: si.ID + "_secret_" + randomHex(12), Status: si.Status}, nil
