@@ -84,6 +84,9 @@ type StockLevel struct {
 type StockFilter struct {
 	SKU       string
 	Warehouse string
+	// SKUs, when not empty, keeps only these SKUs (one query for the
+	// stock of many).
+	SKUs []string
 }
 
 // LedgerFilter selects ledger rows in id order after AfterID.

@@ -73,7 +73,9 @@ func (a *App) serveBackordersIn(ctx context.Context, tx fulfill.Tx) (bool, error
 func (r *reserver) serveBackorders(ctx context.Context, orders []fulfill.Order) (int, error) {
 	closed := map[string]bool{}
 	served := 0
-	r.adopt(orders)
+	if err := r.adopt(ctx, orders); err != nil {
+		return 0, err
+	}
 	for i := range orders {
 		_, skus := allocLines(orders[i].Lines)
 		if anyClosed(closed, skus) {

@@ -344,7 +344,9 @@ func (r *reserver) allocatePaid(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	r.adopt(orders)
+	if err := r.adopt(ctx, orders); err != nil {
+		return 0, err
+	}
 	for i := range orders {
 		_, err := r.update(ctx, orders[i].ID, func(o *fulfill.Order, fu *followUp) error {
 			if o.Status != fulfill.StatusPaid {
@@ -377,8 +379,7 @@ func (r *reserver) loadOrders(ctx context.Context, evs []fulfill.WebhookEvent) e
 	if err != nil {
 		return err
 	}
-	r.adopt(orders)
-	return nil
+	return r.adopt(ctx, orders)
 }
 
 // applyEvent applies one event and marks it ignored, or queues it to be

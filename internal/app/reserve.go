@@ -738,13 +738,39 @@ func (r *reserver) notify(ctx context.Context, o *fulfill.Order, event, cause, s
 }
 
 // adopt remembers orders this transaction loaded locked, so that update
-// saves them without loading them again.
-func (r *reserver) adopt(orders []fulfill.Order) {
+// saves them without loading them again, and reads the stock of their SKUs
+// not read yet in one query (a batch would otherwise read them one by one
+// as it decides each order).
+func (r *reserver) adopt(ctx context.Context, orders []fulfill.Order) error {
+	var skus []string
+	seen := map[string]bool{}
 	for i := range orders {
 		if _, ok := r.orders[orders[i].ID]; !ok {
 			r.orders[orders[i].ID] = &orders[i]
 		}
+		for _, l := range orders[i].Lines {
+			if _, ok := r.bins[l.SKU]; !ok && !seen[l.SKU] {
+				seen[l.SKU] = true
+				skus = append(skus, l.SKU)
+			}
+		}
 	}
+	if len(skus) < 2 || r.all {
+		return nil // ensure reads one alone as cheaply
+	}
+	rows, err := r.tx.BinStocks(ctx, fulfill.StockFilter{SKUs: skus})
+	if err != nil {
+		return err
+	}
+	for _, sku := range skus {
+		r.bins[sku] = nil // read: no usable stock unless a row says so
+	}
+	for _, b := range rows {
+		if r.usable(b) {
+			r.bins[b.SKU] = append(r.bins[b.SKU], &binAvail{wh: b.Warehouse, bin: b.Bin, avail: b.Available})
+		}
+	}
+	return nil
 }
 
 // cloneOrder copies o deeply enough for fn to change it freely: the

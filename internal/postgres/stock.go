@@ -327,6 +327,9 @@ func stockWhere(f fulfill.StockFilter, prefix string) *where {
 	if f.Warehouse != "" {
 		w.add(prefix+"warehouse = ?", f.Warehouse)
 	}
+	if len(f.SKUs) > 0 {
+		w.add(prefix+"sku = ANY(?)", f.SKUs)
+	}
 	return w
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 
 	sqlite3 "modernc.org/sqlite/lib"
@@ -152,7 +153,21 @@ func stockWhere(f fulfill.StockFilter) (string, []any) {
 		where += ` AND s.warehouse = ?`
 		args = append(args, f.Warehouse)
 	}
+	if len(f.SKUs) > 0 {
+		// One statement (and one cached plan) for any number of SKUs.
+		where += ` AND s.sku IN (SELECT value FROM json_each(?))`
+		args = append(args, jsonArray(f.SKUs))
+	}
 	return where, args
+}
+
+// jsonArray encodes strings as a JSON array (for json_each).
+func jsonArray(ss []string) string {
+	b, err := json.Marshal(ss)
+	if err != nil {
+		panic(err) // a []string always marshals
+	}
+	return string(b)
 }
 
 // StockLevels sums bin stock per SKU and warehouse.

@@ -227,6 +227,15 @@ func testStockLevels(t *testing.T, h Harness) {
 	if got := binStock(t, s, fulfill.StockFilter{SKU: "P1", Warehouse: "W2"}); !reflect.DeepEqual(got, wantBins[2:3]) {
 		t.Fatalf("bin stock(P1,W2) = %+v", got)
 	}
+	if got := binStock(t, s, fulfill.StockFilter{SKUs: []string{"P2", "NOPE"}}); !reflect.DeepEqual(got, wantBins[3:]) {
+		t.Fatalf("bin stock(SKUs P2, NOPE) = %+v", got)
+	}
+	if got := binStock(t, s, fulfill.StockFilter{SKUs: []string{"P1", "P2"}, Warehouse: "W1"}); !reflect.DeepEqual(got, []fulfill.BinStock{wantBins[0], wantBins[1], wantBins[3]}) {
+		t.Fatalf("bin stock(SKUs P1 P2, W1) = %+v", got)
+	}
+	if got := levels(fulfill.StockFilter{SKUs: []string{"P1"}}); !reflect.DeepEqual(got, want[:2]) {
+		t.Fatalf("levels(SKUs P1) = %+v", got)
+	}
 }
 
 func testLedger(t *testing.T, h Harness) {
