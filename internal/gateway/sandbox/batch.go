@@ -78,7 +78,7 @@ func (b *intentBatcher) commit(ctx context.Context, batch []*pendingIntent) {
 	}
 	err := b.g.store.Update(ctx, func(tx fulfill.Tx) error {
 		for _, p := range batch {
-			if err := b.g.insertIntent(ctx, tx, p.si); err != nil {
+			if err := tx.CreateSandboxIntent(ctx, p.si); err != nil {
 				return err
 			}
 		}
@@ -91,6 +91,6 @@ func (b *intentBatcher) commit(ctx context.Context, batch []*pendingIntent) {
 		return
 	}
 	for _, p := range batch {
-		p.done <- b.g.store.Update(ctx, func(tx fulfill.Tx) error { return b.g.insertIntent(ctx, tx, p.si) })
+		p.done <- b.g.store.Update(ctx, func(tx fulfill.Tx) error { return tx.CreateSandboxIntent(ctx, p.si) })
 	}
 }
