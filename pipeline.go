@@ -156,6 +156,10 @@ type SandboxIntent struct {
 	Refunded  int64     `json:"refunded"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// AutoConfirmAt is when the sandbox confirms the intent by itself
+	// (FULFILL_SANDBOX_AUTO_CONFIRM_MS) if it still requires payment; nil:
+	// only when asked.
+	AutoConfirmAt *time.Time `json:"auto_confirm_at,omitempty"`
 }
 
 // StockThreshold is the low-stock level of one SKU in one warehouse. Low
@@ -319,6 +323,13 @@ type PipelineTx interface {
 	// UpdateSandboxIntent saves si if its stored status is still expected.
 	// ENotFound; EConflict when the status moved.
 	UpdateSandboxIntent(ctx context.Context, si *SandboxIntent, expected string) error
+	// DueSandboxIntents returns up to limit intents in status
+	// requires_payment whose AutoConfirmAt is at or before now, the
+	// earliest AutoConfirmAt first (then by id), locked for this
+	// transaction; in a read-write transaction on PostgreSQL, intents
+	// another transaction holds are skipped (SKIP LOCKED), so that several
+	// processes split the due intents between them.
+	DueSandboxIntents(ctx context.Context, now time.Time, limit int) ([]*SandboxIntent, error)
 }
 
 // SandboxConfirm plays the shopper on the sandbox gateway's payment page:

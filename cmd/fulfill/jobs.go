@@ -37,6 +37,14 @@ func registerJobs(n *node) *queue.Registry {
 		}
 		return n.gw.sandbox.Deliver(ctx, a)
 	})
+	queue.Handle(reg, func(ctx context.Context, a sandbox.DeliverBatchArgs) error {
+		if n.gw.sandbox == nil {
+			return queue.Cancel(errors.New(errSandboxOffMsg))
+		}
+		return n.gw.sandbox.DeliverBatch(ctx, a)
+	})
+	// Kept for jobs queued by older versions: automatic confirmation is now
+	// swept in batches (RunAutoConfirm, started by serve).
 	queue.Handle(reg, func(ctx context.Context, a sandbox.AutoConfirmArgs) error {
 		if n.gw.sandbox == nil {
 			return queue.Cancel(errors.New(errSandboxOffMsg))

@@ -207,6 +207,28 @@ func TestPipelineSandboxPaid(t *testing.T) {
 	})
 }
 
+// TestPipelineSandboxAutoConfirm: with FULFILL_SANDBOX_AUTO_CONFIRM_MS
+// nobody confirms: the sweeper does, its batch job delivers the signed
+// webhook, and the order is paid once and reserved.
+func TestPipelineSandboxAutoConfirm(t *testing.T) {
+	t.Parallel()
+	engines(t, map[string]string{"FULFILL_SANDBOX_AUTO_CONFIRM_MS": "50"}, func(t *testing.T, s *server) {
+		o := checkout(t, s, checkoutBody("sandbox", "automatic", 1))
+		got := waitOrder(t, s, o.ID, "reserved", "payment_failed", "exception", "cancelled")
+		if countTo(got, "paid") != 1 {
+			t.Fatalf("reserved order = %+v, want paid once", got)
+		}
+		var jobs page[struct {
+			Kind  string `json:"kind"`
+			State string `json:"state"`
+		}]
+		getJSON(t, s.base+"/v1/jobs?kind=sandbox_deliver_batch", s.key, &jobs)
+		if len(jobs.Data) == 0 {
+			t.Fatal("no sandbox_deliver_batch job: who delivered the payment?")
+		}
+	})
+}
+
 func TestPipelineSandboxDeclined(t *testing.T) {
 	t.Parallel()
 	engines(t, nil, func(t *testing.T, s *server) {

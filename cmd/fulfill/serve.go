@@ -54,6 +54,9 @@ type node struct {
 	app   *app.App
 	gw    *gatewaySet
 	redis *redis.Client
+	// stopSweeper stops the sandbox's auto-confirm sweeper and waits for
+	// it; nil when none runs.
+	stopSweeper func()
 }
 
 // start opens the store with its queue, builds the gateways and the app,
@@ -87,11 +90,32 @@ func (e *env) start(ctx context.Context, cfg *Config, addr net.Addr, log *slog.L
 		e.stop(ctx, cfg, nil, n)
 		return nil, err
 	}
+	n.startSweeper(ctx, cfg, log)
 	if err := e.prepare(ctx, cfg, st, n.app); err != nil {
 		e.stop(ctx, cfg, nil, n)
 		return nil, err
 	}
 	return n, nil
+}
+
+// startSweeper starts the sandbox's auto-confirm sweeper on a process
+// that works jobs, when the sandbox confirms payments by itself. Like the
+// jobs, it runs on a context SIGTERM does not cancel: stop ends it before
+// the queue, so that its last batch job is worked or left queued.
+func (n *node) startSweeper(ctx context.Context, cfg *Config, log *slog.Logger) {
+	if cfg.Workers == 0 || n.gw.sandbox == nil || cfg.Pipeline.SandboxAutoConfirmMS <= 0 {
+		return
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.gw.sandbox.RunAutoConfirm(sctx, log)
+	}()
+	n.stopSweeper = func() {
+		cancel()
+		<-done
+	}
 }
 
 // build makes the gateways, the Redis client and the app on n's store.
@@ -196,7 +220,8 @@ func (e *env) serveHTTP(ctx context.Context, cfg *Config, ln net.Listener, n *no
 
 // stop shuts down in order, all within the shutdown timeout: the HTTP
 // server (no new connections, in-flight requests finish), the app's webhook
-// batcher (what it holds is committed), the queue (no new jobs fetched,
+// batcher (what it holds is committed), the sandbox's auto-confirm sweeper
+// (a sweep in flight is cancelled and rolls back), the queue (no new jobs fetched,
 // running jobs finish), then Redis and the database.
 func (e *env) stop(ctx context.Context, cfg *Config, srv *http.Server, n *node) error {
 	fmt.Fprintf(e.stdout, "shutting down (up to %s): finishing in-flight requests and running jobs\n", cfg.ShutdownTimeout)
@@ -212,6 +237,9 @@ func (e *env) stop(ctx context.Context, cfg *Config, srv *http.Server, n *node) 
 		if err := n.app.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close the app: %w", err))
 		}
+	}
+	if n.stopSweeper != nil {
+		n.stopSweeper()
 	}
 	if err := n.st.Jobs().Stop(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("queue stop: %w", err))

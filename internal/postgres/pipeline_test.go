@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -158,7 +159,7 @@ func TestViewTakesNoRowLocks(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return tx.CreateSandboxIntent(ctx, &fulfill.SandboxIntent{ID: "sbx_1", Status: "requires_payment"})
+		return tx.CreateSandboxIntent(ctx, &fulfill.SandboxIntent{ID: "sbx_1", Status: "requires_payment", AutoConfirmAt: &t0})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +177,64 @@ func TestViewTakesNoRowLocks(t *testing.T) {
 		if _, err := tx.GetSandboxIntent(ctx, "sbx_1"); err != nil {
 			return err
 		}
+		if sis, err := tx.DueSandboxIntents(ctx, t0, 10); err != nil || len(sis) != 1 {
+			return fmt.Errorf("due sandbox intents %d: %w", len(sis), err)
+		}
 		return tx.LockAllocator(ctx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDueSandboxIntentsSkipLocked: a second sweeper does not wait for
+// the intents the first one holds; it takes the others at once.
+func TestDueSandboxIntentsSkipLocked(t *testing.T) {
+	t.Parallel()
+	s := pipelineStore(t)
+	ctx := t.Context()
+	err := s.Update(ctx, func(tx fulfill.Tx) error {
+		for i := range 3 {
+			at := t0.Add(time.Duration(i) * time.Second)
+			si := &fulfill.SandboxIntent{ID: fmt.Sprintf("sbx_%d", i), Status: "requires_payment", AutoConfirmAt: &at}
+			if err := tx.CreateSandboxIntent(ctx, si); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan error, 1), make(chan struct{})
+	go func() {
+		held <- s.Update(ctx, func(tx fulfill.Tx) error {
+			sis, err := tx.DueSandboxIntents(ctx, t0.Add(time.Hour), 2)
+			if err != nil || len(sis) != 2 || sis[0].ID != "sbx_0" {
+				return fmt.Errorf("first sweeper took %d: %w", len(sis), err)
+			}
+			held <- nil
+			<-release
+			return nil
+		})
+	}()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		close(release)
+		if err := <-held; err != nil {
+			t.Error(err)
+		}
+	}()
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err = s.Update(tctx, func(tx fulfill.Tx) error {
+		sis, err := tx.DueSandboxIntents(tctx, t0.Add(time.Hour), 10)
+		if err != nil || len(sis) != 1 || sis[0].ID != "sbx_2" {
+			return fmt.Errorf("second sweeper took %d (want sbx_2 alone, without waiting): %w", len(sis), err)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

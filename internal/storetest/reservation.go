@@ -16,7 +16,6 @@ var reservationTests = map[string]func(*testing.T, Harness){
 	"ExpiredHolds":    testExpiredHolds,
 	"NotificationDup": testNotificationDedupe,
 	"Thresholds":      testThresholds,
-	"SandboxIntents":  testSandboxIntents,
 }
 
 // seedOrders seeds stock (seedStock) and pending orders with the given ids.
@@ -261,55 +260,4 @@ func testThresholds(t *testing.T, h Harness) {
 	wantCode(t, s.Update(t.Context(), func(tx fulfill.Tx) error {
 		return tx.MarkStockLow(t.Context(), "P2", "W2", true)
 	}), fulfill.ENotFound)
-}
-
-func testSandboxIntents(t *testing.T, h Harness) {
-	s := open(t, h)
-	si := &fulfill.SandboxIntent{ID: "sbx_1", OrderID: "ord_a", Amount: inr(309800), Capture: fulfill.CaptureManual,
-		Email: "john@example.com", Status: "requires_payment", CreatedAt: ts, UpdatedAt: ts}
-	update(t, s, func(tx fulfill.Tx) error { return tx.CreateSandboxIntent(t.Context(), si) })
-	wantCode(t, updateErr(t, s, func(tx fulfill.Tx) error {
-		dup := *si
-		return tx.CreateSandboxIntent(t.Context(), &dup)
-	}), fulfill.EAlreadyExists)
-	get := func() *fulfill.SandboxIntent {
-		var got *fulfill.SandboxIntent
-		update(t, s, func(tx fulfill.Tx) (err error) {
-			got, err = tx.GetSandboxIntent(t.Context(), "sbx_1")
-			return err
-		})
-		return got
-	}
-	sameIntent(t, get(), si)
-	next := *si
-	next.Status, next.Refunded, next.UpdatedAt = "succeeded", 1000, ts.Add(time.Minute)
-	update(t, s, func(tx fulfill.Tx) error { return tx.UpdateSandboxIntent(t.Context(), &next, "requires_payment") })
-	sameIntent(t, get(), &next)
-	stale := next
-	stale.Status = "failed"
-	wantCode(t, updateErr(t, s, func(tx fulfill.Tx) error {
-		return tx.UpdateSandboxIntent(t.Context(), &stale, "requires_payment")
-	}), fulfill.EConflict)
-	sameIntent(t, get(), &next)
-	missing := next
-	missing.ID = "sbx_missing"
-	wantCode(t, updateErr(t, s, func(tx fulfill.Tx) error {
-		return tx.UpdateSandboxIntent(t.Context(), &missing, "succeeded")
-	}), fulfill.ENotFound)
-	wantCode(t, updateErr(t, s, func(tx fulfill.Tx) error {
-		_, err := tx.GetSandboxIntent(t.Context(), "sbx_missing")
-		return err
-	}), fulfill.ENotFound)
-}
-
-func sameIntent(t testing.TB, got, want *fulfill.SandboxIntent) {
-	t.Helper()
-	g, w := *got, *want
-	if !g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
-		t.Fatalf("intent times = %v/%v, want %v/%v", g.CreatedAt, g.UpdatedAt, w.CreatedAt, w.UpdatedAt)
-	}
-	g.CreatedAt, g.UpdatedAt = w.CreatedAt, w.UpdatedAt
-	if g != w {
-		t.Fatalf("intent = %+v, want %+v", g, w)
-	}
 }

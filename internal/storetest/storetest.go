@@ -58,6 +58,7 @@ func Run(t *testing.T, h Harness) {
 		{"Webhook", webhookTests},
 		{"Reservation", reservationTests},
 		{"Batch", batchTests},
+		{"Sandbox", sandboxTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -94,8 +94,11 @@ func (g *Gateway) enqueueConfirm(ctx context.Context, tx fulfill.Tx, si *fulfill
 	return g.enqueue(ctx, tx, g.delivery(ev, 0), at)
 }
 
-// AutoConfirmArgs is the job that confirms an intent as paid after
-// Config.AutoConfirmAfter.
+// AutoConfirmArgs is the job that confirmed one intent as paid after
+// Config.AutoConfirmAfter, one job per intent, until automatic
+// confirmation was swept in batches (RunAutoConfirm). No intent gets one
+// any more; the kind and its handler stay so that jobs queued by an older
+// version still run.
 type AutoConfirmArgs struct {
 	IntentID string `json:"intent_id"`
 }

@@ -5,7 +5,9 @@
 // scheme (Stripe-Signature: t=…,v1=…) and the sandbox's own secret. The
 // delivery is a durable job, retried with backoff on a non-2xx answer, as
 // a real gateway does. Knobs for demos and tests delay, duplicate, reorder
-// and fail deliveries, and can confirm intents automatically.
+// and fail deliveries, and can confirm intents automatically: a sweeper
+// (RunAutoConfirm) confirms the due intents in batches, each batch's
+// deliveries one job.
 package sandbox
 
 import (
@@ -54,8 +56,9 @@ type Config struct {
 	// (default in cmd: this process's own /webhooks/sandbox). Required.
 	WebhookURL string
 	// AutoConfirmAfter, when positive, confirms every new intent as paid
-	// after this long, with no confirm call (a scheduled job):
-	// FULFILL_SANDBOX_AUTO_CONFIRM_MS.
+	// after this long, with no confirm call: FULFILL_SANDBOX_AUTO_CONFIRM_MS.
+	// The intent records when it is due; RunAutoConfirm, on a process that
+	// works jobs, confirms the due ones in batches.
 	AutoConfirmAfter time.Duration
 	// Tolerance is how far a signed timestamp may be from now (default
 	// 300 s).
@@ -116,9 +119,9 @@ func (g *Gateway) Name() string { return Name }
 // WebhookURL is where the sandbox delivers its events.
 func (g *Gateway) WebhookURL() string { return g.cfg.WebhookURL }
 
-// CreateIntent stores a new intent (status requires_payment) and, with
-// AutoConfirmAfter set, schedules its automatic confirmation in the same
-// transaction. EInvalid for a bad request.
+// CreateIntent stores a new intent (status requires_payment), due for
+// automatic confirmation (RunAutoConfirm) AutoConfirmAfter from now when
+// that is set. EInvalid for a bad request.
 func (g *Gateway) CreateIntent(ctx context.Context, req fulfill.IntentRequest) (*fulfill.Intent, error) {
 	capture, err := gwhttp.CheckIntentRequest(req)
 	if err != nil {
@@ -129,24 +132,16 @@ func (g *Gateway) CreateIntent(ctx context.Context, req fulfill.IntentRequest) (
 		ID: fulfill.NewID("pi_sbx", now), OrderID: req.OrderID, Amount: req.Amount, Capture: capture,
 		Email: req.Email, Status: StatusRequiresPayment, CreatedAt: now, UpdatedAt: now,
 	}
+	if g.cfg.AutoConfirmAfter > 0 {
+		due := now.Add(g.cfg.AutoConfirmAfter)
+		si.AutoConfirmAt = &due
+	}
 	// Intents of concurrent checkouts share a commit where the store can.
-	err = fulfill.UpdateShared(ctx, g.store, func(tx fulfill.Tx) error { return g.insertIntent(ctx, tx, si) })
+	err = fulfill.UpdateShared(ctx, g.store, func(tx fulfill.Tx) error { return tx.CreateSandboxIntent(ctx, si) })
 	if err != nil {
 		return nil, err
 	}
 	return &fulfill.Intent{Provider: Name, ID: si.ID, ClientSecret: si.ID + "_secret_" + randomHex(12), Status: si.Status}, nil
-}
-
-// insertIntent stores si and, with AutoConfirmAfter set, schedules its
-// automatic confirmation.
-func (g *Gateway) insertIntent(ctx context.Context, tx fulfill.Tx, si *fulfill.SandboxIntent) error {
-	if err := tx.CreateSandboxIntent(ctx, si); err != nil {
-		return err
-	}
-	if g.cfg.AutoConfirmAfter <= 0 {
-		return nil
-	}
-	return tx.Enqueue(ctx, AutoConfirmArgs{IntentID: si.ID}, &fulfill.JobOpts{ScheduledAt: si.CreatedAt.Add(g.cfg.AutoConfirmAfter)})
 }
 
 // Capture takes an authorized (manual-capture) intent for at most its

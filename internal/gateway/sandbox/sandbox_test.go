@@ -2,23 +2,28 @@ package sandbox_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	stripego "github.com/stripe/stripe-go/v85"
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/fulfill-dev/fulfill"
 	"github.com/fulfill-dev/fulfill/internal/gateway/gatewaytest"
 	"github.com/fulfill-dev/fulfill/internal/gateway/sandbox"
+	"github.com/fulfill-dev/fulfill/internal/postgres"
 	"github.com/fulfill-dev/fulfill/internal/queue"
 	"github.com/fulfill-dev/fulfill/internal/sqlite"
 )
@@ -197,7 +202,7 @@ type delivered struct {
 }
 
 func newReceiver(t *testing.T, script ...int) *receiver {
-	r := &receiver{script: script, seen: make(chan struct{}, 100)}
+	r := &receiver{script: script, seen: make(chan struct{}, 1000)}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
@@ -234,21 +239,103 @@ func (r *receiver) snapshot() []delivered {
 	return append([]delivered(nil), r.got...)
 }
 
-// working returns a gateway whose store works sandbox jobs, delivering to
-// rcv.
+// opener opens a fresh store of one engine; with a registry its queue
+// works jobs (and is stopped at cleanup).
+type opener func(t *testing.T, reg *queue.Registry) fulfill.Store
+
+// eachEngine runs fn as a subtest on SQLite and, when pgURLEnv is set, on
+// PostgreSQL (each test its own schema).
+func eachEngine(t *testing.T, fn func(t *testing.T, open opener)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, openStore)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		if os.Getenv(pgURLEnv) == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatal(pgURLEnv + " must be set on CI to run the PostgreSQL tests")
+			}
+			t.Skip("set " + pgURLEnv + " to run the PostgreSQL tests")
+		}
+		fn(t, openPostgres)
+	})
+}
+
+// pgURLEnv names the PostgreSQL test database.
+const pgURLEnv = "FULFILL_TEST_POSTGRES_URL"
+
+// openPostgres opens a store in a fresh schema, dropped at cleanup.
+func openPostgres(t *testing.T, reg *queue.Registry) fulfill.Store {
+	t.Helper()
+	url := os.Getenv(pgURLEnv)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "fulfill_sbx_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer func() { _ = conn.Close(ctx) }()
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	qc := queue.Config{Registry: reg, Logger: quiet(), PollInterval: 50 * time.Millisecond, RetryBase: 100 * time.Millisecond}
+	st, err := postgres.Open(t.Context(), postgres.Config{URL: url, Schema: schema, MaxConns: 8, Queue: qc, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// working returns a gateway on SQLite whose store works sandbox jobs,
+// delivering to rcv.
 func working(t *testing.T, rcv *receiver, cfg sandbox.Config) (*sandbox.Gateway, fulfill.Store) {
+	t.Helper()
+	return workingOn(t, openStore, rcv, cfg)
+}
+
+// workingOn returns a gateway on a store of open whose queue works the
+// sandbox's jobs, delivering to rcv; with AutoConfirmAfter set, its
+// RunAutoConfirm runs until cleanup.
+func workingOn(t *testing.T, open opener, rcv *receiver, cfg sandbox.Config) (*sandbox.Gateway, fulfill.Store) {
 	t.Helper()
 	var g *sandbox.Gateway
 	reg := queue.NewRegistry()
 	queue.Handle(reg, func(ctx2 context.Context, a sandbox.DeliverArgs) error { return g.Deliver(ctx2, a) })
+	queue.Handle(reg, func(ctx2 context.Context, a sandbox.DeliverBatchArgs) error { return g.DeliverBatch(ctx2, a) })
 	queue.Handle(reg, func(ctx2 context.Context, a sandbox.AutoConfirmArgs) error { return g.AutoConfirm(ctx2, a) })
-	st := openStore(t, reg)
+	st := open(t, reg)
 	cfg.WebhookURL = rcv.URL + "/webhooks/sandbox"
 	g = newGateway(t, st, cfg)
 	if err := st.Jobs().Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.Jobs().Stop(t.Context()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = st.Jobs().Stop(ctx)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.RunAutoConfirm(ctx, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 	return g, st
 }
 
@@ -357,20 +444,6 @@ func TestDeliveryDuplicateAndOutOfOrder(t *testing.T) {
 	}
 	if staleAt == 0 || stale.Created >= success[0].Created {
 		t.Fatalf("the stale failure came at %d with created %d (success %d): want it after a success, older", staleAt, stale.Created, success[0].Created)
-	}
-}
-
-func TestAutoConfirm(t *testing.T) {
-	t.Parallel()
-	rcv := newReceiver(t)
-	g, _ := working(t, rcv, sandbox.Config{AutoConfirmAfter: time.Millisecond})
-	in := createIntent(t, g, fulfill.CaptureManual)
-	ev := verified(t, rcv.wait(t, 1)[0])
-	if ev.Type != sandbox.TypeAmountCapturable {
-		t.Fatalf("type = %s, want the manual authorization", ev.Type)
-	}
-	if si, err := g.Intent(t.Context(), in.ID); err != nil || si.Status != sandbox.StatusAuthorized {
-		t.Fatalf("intent = %+v, %v", si, err)
 	}
 }
 

@@ -1,0 +1,14 @@
+-- +goose Up
+-- When the sandbox confirms an intent by itself
+-- (FULFILL_SANDBOX_AUTO_CONFIRM_MS); NULL: only when asked. The sweeper of
+-- the sandbox reads the due intents often; the partial index holds only
+-- the intents still waiting for it, so that read stays cheap however many
+-- intents were settled. The query repeats its WHERE with literals, so that
+-- a generic plan of the prepared statement can still use it.
+ALTER TABLE sandbox_intents ADD COLUMN auto_confirm_at timestamptz;
+CREATE INDEX sandbox_intents_auto_confirm_idx ON sandbox_intents (auto_confirm_at, id)
+    WHERE status = 'requires_payment' AND auto_confirm_at IS NOT NULL;
+
+-- +goose Down
+DROP INDEX sandbox_intents_auto_confirm_idx;
+ALTER TABLE sandbox_intents DROP COLUMN auto_confirm_at;
