@@ -77,6 +77,15 @@ type PaymentEvent struct {
 	OccurredAt time.Time `json:"occurred_at"`
 }
 
+// InTxGateway is a gateway whose intents live in Fulfill's own database
+// (the sandbox): checkout opens the intent in the order's transaction, one
+// commit instead of two, and a checkout that fails leaves no intent.
+type InTxGateway interface {
+	Gateway
+	// CreateIntentTx is CreateIntent in tx.
+	CreateIntentTx(ctx context.Context, tx Tx, req IntentRequest) (*Intent, error)
+}
+
 // Gateway is a payment provider. Every implementation passes the gateway
 // contract suite; the real ones are tested against fake servers that speak
 // their wire format.

@@ -205,6 +205,12 @@ func buildLines(in *CheckoutInput, products map[string]*fulfill.Product) ([]fulf
 	return lines, total, nil
 }
 
+// orderPayment is an order's payment on intent.
+func orderPayment(p CheckoutPayment, intent *fulfill.Intent) fulfill.OrderPayment {
+	return fulfill.OrderPayment{Provider: p.Provider, Capture: p.Capture,
+		IntentID: intent.ID, ClientSecret: intent.ClientSecret, ApprovalURL: intent.ApprovalURL}
+}
+
 // Checkout validates the input, prices it from the catalog, opens a
 // payment intent with the chosen gateway and creates the order
 // (pending_payment, expiring after Options.OrderTTL) with its optional
@@ -229,21 +235,32 @@ func (a *App) Checkout(ctx context.Context, actor string, in CheckoutInput) (*fu
 		Timeline:    []fulfill.TimelineEntry{{At: now, To: fulfill.StatusPendingPayment, Cause: "checkout"}},
 		CreatedAt:   now, UpdatedAt: now, ExpiresAt: &expires,
 	}
-	// The gateway is called outside any transaction. Its idempotency key is
-	// the order id, not the client's key: a retry after a crash makes a new
-	// order id, and a gateway that compares parameters (Stripe) would refuse
-	// the client's key with the new metadata forever.
-	intent, err := gw.CreateIntent(ctx, fulfill.IntentRequest{
+	// A remote gateway is called outside any transaction. Its idempotency
+	// key is the order id, not the client's key: a retry after a crash makes
+	// a new order id, and a gateway that compares parameters (Stripe) would
+	// refuse the client's key with the new metadata forever. The sandbox
+	// opens its intent in the order's transaction instead.
+	req := fulfill.IntentRequest{
 		OrderID: o.ID, Amount: total, Capture: in.Payment.Capture, Email: in.Customer.Email,
 		IdempotencyKey: o.ID, Description: "Order " + o.ID,
-	})
-	if err != nil {
-		return nil, err
 	}
-	o.Payment = fulfill.OrderPayment{Provider: in.Payment.Provider, Capture: in.Payment.Capture,
-		IntentID: intent.ID, ClientSecret: intent.ClientSecret, ApprovalURL: intent.ApprovalURL}
+	local, inTx := gw.(fulfill.InTxGateway)
+	if !inTx {
+		intent, err := gw.CreateIntent(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		o.Payment = orderPayment(in.Payment, intent)
+	}
 	// Checkouts of the same moment share a commit (SQLite's group commit).
 	err = fulfill.UpdateShared(ctx, a.store, func(tx fulfill.Tx) error {
+		if inTx {
+			intent, err := local.CreateIntentTx(ctx, tx, req)
+			if err != nil {
+				return err
+			}
+			o.Payment = orderPayment(in.Payment, intent)
+		}
 		if err := tx.CreateOrder(ctx, o); err != nil {
 			return err
 		}

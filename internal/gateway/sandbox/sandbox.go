@@ -80,7 +80,7 @@ type Gateway struct {
 	clock fulfill.Clock
 }
 
-var _ fulfill.Gateway = (*Gateway)(nil)
+var _ fulfill.InTxGateway = (*Gateway)(nil)
 
 // New checks cfg and returns a sandbox gateway keeping its intents in
 // store.
@@ -123,6 +123,21 @@ func (g *Gateway) WebhookURL() string { return g.cfg.WebhookURL }
 // automatic confirmation (RunAutoConfirm) AutoConfirmAfter from now when
 // that is set. EInvalid for a bad request.
 func (g *Gateway) CreateIntent(ctx context.Context, req fulfill.IntentRequest) (*fulfill.Intent, error) {
+	var in *fulfill.Intent
+	// Intents of concurrent calls share a commit where the store can.
+	err := fulfill.UpdateShared(ctx, g.store, func(tx fulfill.Tx) (err error) {
+		in, err = g.CreateIntentTx(ctx, tx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// CreateIntentTx is CreateIntent in the caller's transaction (checkout's:
+// see fulfill.InTxGateway).
+func (g *Gateway) CreateIntentTx(ctx context.Context, tx fulfill.Tx, req fulfill.IntentRequest) (*fulfill.Intent, error) {
 	capture, err := gwhttp.CheckIntentRequest(req)
 	if err != nil {
 		return nil, err
@@ -136,9 +151,7 @@ func (g *Gateway) CreateIntent(ctx context.Context, req fulfill.IntentRequest) (
 		due := now.Add(g.cfg.AutoConfirmAfter)
 		si.AutoConfirmAt = &due
 	}
-	// Intents of concurrent checkouts share a commit where the store can.
-	err = fulfill.UpdateShared(ctx, g.store, func(tx fulfill.Tx) error { return tx.CreateSandboxIntent(ctx, si) })
-	if err != nil {
+	if err := tx.CreateSandboxIntent(ctx, si); err != nil {
 		return nil, err
 	}
 	return &fulfill.Intent{Provider: Name, ID: si.ID, ClientSecret: si.ID + "_secret_" + randomHex(12), Status: si.Status}, nil
