@@ -71,6 +71,17 @@ func (g *fakeGateway) CreateIntent(ctx context.Context, req fulfill.IntentReques
 	return &fulfill.Intent{Provider: g.name, ID: "pi_" + req.OrderID, ClientSecret: "pi_" + req.OrderID + "_secret"}, nil
 }
 
+// localGateway is a fake gateway that keeps its intents in our own
+// database, as the sandbox does (fulfill.InTxGateway): checkout opens the
+// intent in the order's transaction.
+type localGateway struct{ *fakeGateway }
+
+func (g localGateway) CreateIntentTx(ctx context.Context, _ fulfill.Tx, req fulfill.IntentRequest) (*fulfill.Intent, error) {
+	return g.CreateIntent(ctx, req)
+}
+
+var _ fulfill.InTxGateway = localGateway{}
+
 func (g *fakeGateway) calls() []fulfill.IntentRequest {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -166,7 +177,7 @@ func newShop(t testing.TB, o shopOpts) *shop {
 	ctx := t.Context()
 	st := openStore(t, o.engine)
 	gw := &fakeGateway{name: "fake"}
-	gws := map[string]fulfill.Gateway{"fake": gw}
+	gws := map[string]fulfill.Gateway{"fake": gw, "local": localGateway{&fakeGateway{name: "local"}}}
 	for _, g := range o.gateways {
 		gws[g.Name()] = g
 	}
@@ -237,14 +248,17 @@ func (s *shop) seedCatalog() {
 }
 
 // cart is a valid checkout body; change it with the returned map.
-func cart() map[string]any {
+func cart() map[string]any { return cartFor("fake") }
+
+// cartFor is cart paid through provider.
+func cartFor(provider string) map[string]any {
 	return map[string]any{
 		"customer": map[string]any{"email": "john@example.com", "phone": "+919800000000", "name": "John"},
 		"shipping_address": map[string]any{"name": "John", "line1": "1 MG Road", "city": "Bengaluru", "region": "KA",
 			"postal_code": "560001", "country": "IN", "lat": 12.97, "lon": 77.59},
 		"lines":    []any{map[string]any{"sku": "WHEY", "quantity": 1}, map[string]any{"sku": "BAR", "quantity": 3}},
 		"currency": "INR",
-		"payment":  map[string]any{"provider": "fake", "capture": "automatic"},
+		"payment":  map[string]any{"provider": provider, "capture": "automatic"},
 	}
 }
 
