@@ -19,7 +19,7 @@ const DefaultPaymentBatch = 500
 
 // DefaultPaymentBatchDelay is the server's default
 // Options.PaymentBatchDelay (FULFILL_PAYMENT_BATCH_DELAY).
-const DefaultPaymentBatchDelay = 100 * time.Millisecond
+const DefaultPaymentBatchDelay = 50 * time.Millisecond
 
 // EventPaymentVoided is the notification of a voided authorization.
 const EventPaymentVoided = "payment.voided"

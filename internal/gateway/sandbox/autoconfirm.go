@@ -14,7 +14,7 @@ const (
 	// minSweepTick and maxSweepTick bound how often the sweeper looks for
 	// due intents.
 	minSweepTick = 5 * time.Millisecond
-	maxSweepTick = 50 * time.Millisecond
+	maxSweepTick = 20 * time.Millisecond
 	// maxSweepBackoff bounds the wait after failed sweeps.
 	maxSweepBackoff = 5 * time.Second
 )
@@ -27,7 +27,7 @@ func sweepTick(after time.Duration) time.Duration {
 
 // RunAutoConfirm confirms intents whose automatic confirmation is due
 // (Config.AutoConfirmAfter) until ctx ends. Every tick (half the delay,
-// 5 to 50 ms) it looks for a due intent with a read, which on SQLite never
+// 5 to 20 ms) it looks for a due intent with a read, which on SQLite never
 // waits for the single writer; only when one is due it confirms up to 256
 // in one write transaction, each as Confirm with outcome succeeded would
 // (succeeded, or authorized under manual capture, a guarded update on
