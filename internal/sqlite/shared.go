@@ -107,14 +107,14 @@ func (s *Store) leadShared() {
 func (s *Store) runShared(tx *sql.Tx, group []*sharedCall) (notRun []*sharedCall) {
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	t := &txn{tx: tx, q: s.q, s: s}
+	if len(group) == 1 {
+		return s.runAlone(tx, t, group[0])
+	}
 	var kept []*sharedCall
 	lost := func(err error) {
 		for _, c := range kept {
 			c.done <- fulfill.Wrap(err, "shared transaction lost")
 		}
-	}
-	if len(group) == 1 {
-		return s.runAlone(tx, t, group[0])
 	}
 	bg := context.Background()
 	for i, c := range group {
