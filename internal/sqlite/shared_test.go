@@ -86,7 +86,7 @@ func TestUpdateSharedOneCommit(t *testing.T) {
 			})
 		})
 	}
-	waitShared(t, s, n-1) // the leader waits for the writer, the rest queue
+	waitShared(t, s, n) // the leader (counted too) waits for the writer, the rest queue
 	release()
 	wg.Wait()
 	for i, err := range errs {
