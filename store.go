@@ -46,6 +46,27 @@ func UpdateShared(ctx context.Context, st Store, fn func(Tx) error) error {
 	return st.Update(ctx, fn)
 }
 
+// LazyUpdater is a Store whose commits can skip waiting for the disk.
+// UpdateLazy has Update's contract except durability: it returns once the
+// transaction is committed and visible, before its log record is known to
+// be on disk, so a crash may lose it, but never a later durable commit
+// (the log is flushed in order: a durable commit makes everything before
+// it durable). For writes worth no disk wait of their own, whose loss
+// costs nothing because a later durable commit depends on them or a retry
+// redoes them: an Idempotency-Key's claim is one.
+type LazyUpdater interface {
+	UpdateLazy(ctx context.Context, fn func(Tx) error) error
+}
+
+// UpdateLazy runs fn through st's UpdateLazy when st has one, else through
+// UpdateShared.
+func UpdateLazy(ctx context.Context, st Store, fn func(Tx) error) error {
+	if lu, ok := st.(LazyUpdater); ok {
+		return lu.UpdateLazy(ctx, fn)
+	}
+	return UpdateShared(ctx, st, fn)
+}
+
 // Page asks for one page of a list ordered by its natural key: items after
 // After, at most Limit of them (the store caps Limit at 1000; 0 means 100).
 type Page struct {

@@ -90,7 +90,10 @@ func (a *App) BeginIdempotent(ctx context.Context, req IdempotentRequest) (*Idem
 		State: fulfill.IdemInFlight, CreatedAt: now, LockedUntil: now.Add(IdempotencyLock),
 	}
 	var start *IdempotencyStart
-	err := fulfill.UpdateShared(ctx, a.store, func(tx fulfill.Tx) error {
+	// The claim needs no disk wait of its own: the response it guards is
+	// stored by a later durable commit, which makes the claim durable too,
+	// and a claim lost in a crash before that is one no answer was given for.
+	err := fulfill.UpdateLazy(ctx, a.store, func(tx fulfill.Tx) error {
 		old, err := tx.BeginIdempotency(ctx, rec)
 		if err != nil || old == nil {
 			start = &IdempotencyStart{}

@@ -598,6 +598,9 @@ func (t *tx) ExpiredOrders(ctx context.Context, now time.Time, n int) ([]string,
 // (first come, first served) while other work goes on. Taking it twice in
 // one transaction is fine; it is released at commit or rollback.
 func (t *tx) LockAllocator(ctx context.Context) error {
+	if err := t.writable("lock allocator"); err != nil {
+		return err // a View's statements are transactions of their own
+	}
 	_, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, t.allocKey)
 	return mapErr(err, "lock allocator")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fulfill-dev/fulfill"
+	"github.com/fulfill-dev/fulfill/internal/postgres"
 	"github.com/fulfill-dev/fulfill/internal/queue"
 )
 
@@ -180,10 +181,63 @@ func TestViewTakesNoRowLocks(t *testing.T) {
 		if sis, err := tx.DueSandboxIntents(ctx, t0, 10); err != nil || len(sis) != 1 {
 			return fmt.Errorf("due sandbox intents %d: %w", len(sis), err)
 		}
-		return tx.LockAllocator(ctx)
+		// Without a transaction of its own, a View can't hold the
+		// allocator's lock or commit a job: both are refused, as on SQLite.
+		if err := tx.LockAllocator(ctx); !fulfill.IsCode(err, fulfill.EInternal) {
+			return fmt.Errorf("lock allocator in a view: %v", err)
+		}
+		if err := tx.Enqueue(ctx, viewJob{}, nil); !fulfill.IsCode(err, fulfill.EInternal) {
+			return fmt.Errorf("enqueue in a view: %v", err)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+type viewJob struct{}
+
+func (viewJob) Kind() string { return "view_job" }
+
+// TestLazyCommitIsScoped: UpdateLazy's transaction commits without
+// waiting for the disk, and only it: the same connection's next Update,
+// and View, wait as before.
+func TestLazyCommitIsScoped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s, err := postgres.Open(t.Context(), postgres.Config{URL: h.url, Schema: h.NewDB(t), MaxConns: 1, MaxReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	setting := func(run func(context.Context, func(fulfill.Tx) error) error, name string) string {
+		t.Helper()
+		var v string
+		if err := run(ctx, func(tx fulfill.Tx) (err error) {
+			v, err = postgres.Setting(ctx, tx, name)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		name        string
+		run         func(context.Context, func(fulfill.Tx) error) error
+		param, want string
+	}{
+		{"update", s.Update, "synchronous_commit", "on"},
+		{"lazy update", s.UpdateLazy, "synchronous_commit", "off"},
+		{"update after a lazy one", s.Update, "synchronous_commit", "on"},
+		{"lazy update", s.UpdateLazy, "transaction_read_only", "off"},
+		{"view", s.View, "transaction_read_only", "on"},
+		{"update", s.Update, "transaction_read_only", "off"},
+	} {
+		if got := setting(c.run, c.param); got != c.want {
+			t.Errorf("%s: %s = %s, want %s", c.name, c.param, got, c.want)
+		}
 	}
 }
 

@@ -35,8 +35,11 @@ type Config struct {
 	// of every connection (and as River's schema), so that one database
 	// can hold many isolated Fulfill instances (one per test, say).
 	Schema string
-	// MaxConns caps the pool (default 20).
+	// MaxConns caps the pool of write transactions and River (default 20).
 	MaxConns int32
+	// MaxReadConns caps the pool of View's connections (default a quarter
+	// of MaxConns, at least 2).
+	MaxReadConns int32
 	// Queue configures the job queue; its Schema and Stats are filled in.
 	Queue queue.Config
 	// Logger receives migration and queue logs (default: discarded).
@@ -45,7 +48,11 @@ type Config struct {
 
 // Store is the PostgreSQL implementation of fulfill.Store.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// reads serves View: its connections default to read-only
+	// transactions, so a View runs its statements without BEGIN and
+	// COMMIT (two round trips less) and still cannot write.
+	reads  *pgxpool.Pool
 	queue  *queue.Queue[pgx.Tx]
 	schema string
 	log    *slog.Logger
@@ -61,14 +68,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	pool, err := newPool(ctx, cfg)
+	pool, err := newPool(ctx, cfg, false)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, schema: cfg.Schema, log: log}
+	reads, err := newPool(ctx, cfg, true)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool, reads: reads, schema: cfg.Schema, log: log}
 	s.allocKey = s.lockKey("fulfill-allocator:")
 	if err := s.createSchema(ctx); err != nil {
-		pool.Close()
+		s.closePools()
 		return nil, err
 	}
 	qc := cfg.Queue
@@ -79,14 +91,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	q, err := queue.New(riverpgxv5.New(pool), qc)
 	if err != nil {
-		pool.Close()
+		s.closePools()
 		return nil, fulfill.Wrap(err, "open job queue")
 	}
 	s.queue = q
 	return s, nil
 }
 
-func newPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+// newPool opens the pool of write transactions, or with readOnly the
+// pool of View, whose every transaction is read-only unless it says
+// otherwise.
+func newPool(ctx context.Context, cfg Config, readOnly bool) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fulfill.FieldErrorf(fulfill.EInvalid, "database_url", "database URL is not valid for PostgreSQL")
@@ -94,6 +109,13 @@ func newPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	pc.MaxConns = 20
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
+	}
+	if readOnly {
+		pc.MaxConns = max(2, pc.MaxConns/4)
+		if cfg.MaxReadConns > 0 {
+			pc.MaxConns = cfg.MaxReadConns
+		}
+		pc.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
 	if cfg.Schema != "" {
 		// Only the schema: a table missing there must be an error, never a
@@ -161,9 +183,30 @@ func (s *Store) Update(ctx context.Context, fn func(fulfill.Tx) error) error {
 	return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
 }
 
-// View runs fn in a read-only transaction.
+// lazyBegin opens a transaction whose commit does not wait for its WAL
+// to reach the disk; one round trip (pgx sends a query without arguments
+// over the simple protocol, which takes several statements).
+const lazyBegin = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit = off"
+
+// UpdateLazy runs fn in a write transaction with synchronous_commit off
+// for it alone (fulfill.LazyUpdater): the commit returns without waiting
+// for the WAL flush, which the WAL writer or the next durable commit does.
+func (s *Store) UpdateLazy(ctx context.Context, fn func(fulfill.Tx) error) error {
+	return s.run(ctx, pgx.TxOptions{BeginQuery: lazyBegin}, fn)
+}
+
+// View runs fn on a connection of the read pool. No BEGIN and no COMMIT:
+// each statement is a read-only transaction of its own, which under READ
+// COMMITTED (Update's level too) is what a View's statements saw inside
+// one transaction anyway, each with its own snapshot; a write is refused
+// as before (SQLSTATE 25006), and queueing a job is an error.
 func (s *Store) View(ctx context.Context, fn func(fulfill.Tx) error) error {
-	return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadOnly}, fn)
+	conn, err := s.reads.Acquire(ctx)
+	if err != nil {
+		return mapErr(err, "begin transaction")
+	}
+	defer conn.Release()
+	return fn(&tx{tx: conn, q: s.queue, readOnly: true, allocKey: s.allocKey})
 }
 
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(fulfill.Tx) error) error {
@@ -174,7 +217,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(fulfill.Tx)
 	// Always roll back (a no-op after Commit), so that an error or a panic
 	// in fn never leaks the connection. Its error is secondary to fn's.
 	defer func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }()
-	t := &tx{tx: ptx, q: s.queue, readOnly: opts.AccessMode == pgx.ReadOnly, allocKey: s.allocKey}
+	t := &tx{tx: ptx, ptx: ptx, q: s.queue, allocKey: s.allocKey}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -198,10 +241,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // Engine returns "postgres".
 func (s *Store) Engine() string { return "postgres" }
 
-// Close closes the pool. Stop the queue first.
+// Close closes the pools. Stop the queue first.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.closePools()
 	return nil
+}
+
+func (s *Store) closePools() {
+	s.reads.Close()
+	s.pool.Close()
 }
 
 // Pool returns the underlying pool, for tests and tools.

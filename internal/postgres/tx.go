@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fulfill-dev/fulfill"
 	"github.com/fulfill-dev/fulfill/internal/queue"
@@ -23,8 +24,12 @@ import (
 // NOTHING, INSERT … SELECT … WHERE EXISTS, guarded UPDATEs, and a zero row
 // count explained afterwards. Constraints still stand behind them.
 type tx struct {
-	tx pgx.Tx
-	q  *queue.Queue[pgx.Tx]
+	// tx runs the statements: the transaction of Update, or in View a
+	// connection whose statements are read-only transactions each.
+	tx querier
+	// ptx is Update's transaction, which a job commits in; nil in View.
+	ptx pgx.Tx
+	q   *queue.Queue[pgx.Tx]
 	// readOnly is set in View: row locks (FOR UPDATE) are refused there,
 	// and a reader needs none.
 	readOnly bool
@@ -42,9 +47,28 @@ func (t *tx) forUpdate() string {
 
 var _ fulfill.Tx = (*tx)(nil)
 
+// writable refuses work that needs Update's transaction in a View.
+func (t *tx) writable(what string) error {
+	if t.ptx == nil {
+		return fulfill.Errorf(fulfill.EInternal, "%s: write in a read-only transaction", what)
+	}
+	return nil
+}
+
+// querier is what a pgx.Tx and a pooled connection both run.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
 // Enqueue adds a job that commits or rolls back with this transaction.
 func (t *tx) Enqueue(ctx context.Context, args fulfill.JobArgs, opts *fulfill.JobOpts) error {
-	return t.q.Insert(ctx, t.tx, args, opts)
+	if err := t.writable("enqueue " + args.Kind()); err != nil {
+		return err
+	}
+	return t.q.Insert(ctx, t.ptx, args, opts)
 }
 
 // exists runs a SELECT EXISTS(…) query.
