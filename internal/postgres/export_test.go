@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/fulfill-dev/fulfill"
 )
 
@@ -13,3 +15,6 @@ func Setting(ctx context.Context, t fulfill.Tx, name string) (string, error) {
 	err := t.(*tx).tx.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v)
 	return v, err
 }
+
+// ReadPool returns the pool of View.
+func ReadPool(s *Store) *pgxpool.Pool { return s.reads }

@@ -133,3 +133,38 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("View = %v, want unavailable", err)
 	}
 }
+
+// TestPoolSizes: 20 write and 5 read connections by default; the URL's
+// pool_max_conns sizes the write pool and the read pool follows, unless
+// Config says otherwise; pool_min_conns never exceeds a pool's maximum.
+// (Nothing here connects: the address is unreachable and pools connect
+// lazily.)
+func TestPoolSizes(t *testing.T) {
+	t.Parallel()
+	const url = "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=1"
+	for _, c := range []struct {
+		name                 string
+		url                  string
+		cfg                  postgres.Config
+		write, read, minRead int32
+	}{
+		{"defaults", url, postgres.Config{}, 20, 5, 0},
+		{"URL", url + "&pool_max_conns=12&pool_min_conns=4", postgres.Config{}, 12, 3, 3},
+		{"small", url + "&pool_max_conns=4", postgres.Config{}, 4, 2, 0},
+		{"config", url + "&pool_max_conns=12", postgres.Config{MaxConns: 8, MaxReadConns: 6}, 8, 6, 0},
+	} {
+		c.cfg.URL = c.url
+		s, err := postgres.Open(t.Context(), c.cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		w, r := s.Pool().Config(), postgres.ReadPool(s).Config()
+		if w.MaxConns != c.write || r.MaxConns != c.read || r.MinConns != c.minRead {
+			t.Errorf("%s: write %d, read %d (min %d), want %d, %d (min %d)", c.name, w.MaxConns, r.MaxConns, r.MinConns, c.write, c.read, c.minRead)
+		}
+		if r.ConnConfig.RuntimeParams["default_transaction_read_only"] != "on" || w.ConnConfig.RuntimeParams["default_transaction_read_only"] != "" {
+			t.Errorf("%s: only the read pool's connections are read-only", c.name)
+		}
+		_ = s.Close()
+	}
+}

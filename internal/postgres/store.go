@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,7 +36,8 @@ type Config struct {
 	// of every connection (and as River's schema), so that one database
 	// can hold many isolated Fulfill instances (one per test, say).
 	Schema string
-	// MaxConns caps the pool of write transactions and River (default 20).
+	// MaxConns caps the pool of write transactions and River (default:
+	// the URL's pool_max_conns, else 20).
 	MaxConns int32
 	// MaxReadConns caps the pool of View's connections (default a quarter
 	// of MaxConns, at least 2).
@@ -106,7 +108,9 @@ func newPool(ctx context.Context, cfg Config, readOnly bool) (*pgxpool.Pool, err
 	if err != nil {
 		return nil, fulfill.FieldErrorf(fulfill.EInvalid, "database_url", "database URL is not valid for PostgreSQL")
 	}
-	pc.MaxConns = 20
+	if !strings.Contains(cfg.URL, "pool_max_conns") { // else the URL's
+		pc.MaxConns = 20
+	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
 	}
@@ -117,6 +121,7 @@ func newPool(ctx context.Context, cfg Config, readOnly bool) (*pgxpool.Pool, err
 		}
 		pc.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
+	pc.MinConns = min(pc.MinConns, pc.MaxConns) // pool_min_conns in the URL
 	if cfg.Schema != "" {
 		// Only the schema: a table missing there must be an error, never a
 		// silent fall-through to public.
