@@ -229,6 +229,46 @@ func TestPipelineSandboxAutoConfirm(t *testing.T) {
 	})
 }
 
+// TestPipelineManualCapture: under "capture": "manual" the confirmed
+// payment is only authorized; once the stock is reserved, the payment
+// stage's payment_actions job captures it, and a second checkout is paid
+// and reserved behind it (a capture job the binary can't queue used to
+// fail the payment stage's whole batch, again and again).
+func TestPipelineManualCapture(t *testing.T) {
+	t.Parallel()
+	engines(t, nil, func(t *testing.T, s *server) {
+		first := checkout(t, s, checkoutBody("sandbox", "manual", 1))
+		confirm(t, s, first.Payment.IntentID, map[string]any{"outcome": "succeeded"})
+		waitOrder(t, s, first.ID, "reserved", "payment_failed", "exception", "cancelled")
+		second := checkout(t, s, checkoutBody("sandbox", "automatic", 1))
+		confirm(t, s, second.Payment.IntentID, map[string]any{"outcome": "succeeded"})
+		waitOrder(t, s, second.ID, "reserved", "payment_failed", "exception", "cancelled")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var jobs page[struct {
+				Kind   string `json:"kind"`
+				State  string `json:"state"`
+				Errors []any  `json:"errors"`
+			}]
+			getJSON(t, s.base+"/v1/jobs?kind=payment_actions", s.key, &jobs)
+			if len(jobs.Data) == 1 && jobs.Data[0].State == "completed" && len(jobs.Data[0].Errors) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("payment_actions jobs = %+v, want one completed", jobs.Data)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// The sandbox holds the capture: the intent no longer takes a
+		// confirmation.
+		resp, raw := send(t, http.MethodPost, s.base+"/sandbox/payments/"+first.Payment.IntentID+"/confirm", "", nil,
+			mustJSON(t, map[string]any{"outcome": "succeeded"}))
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(string(raw), "succeeded") {
+			t.Errorf("confirming a captured intent = %d %s, want 409 naming its status succeeded", resp.StatusCode, raw)
+		}
+	})
+}
+
 func TestPipelineSandboxDeclined(t *testing.T) {
 	t.Parallel()
 	engines(t, nil, func(t *testing.T, s *server) {

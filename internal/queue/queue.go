@@ -25,15 +25,25 @@ import (
 type Registry struct {
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
+	kinds    map[string]bool
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{workers: river.NewWorkers()} }
+func NewRegistry() *Registry {
+	return &Registry{workers: river.NewWorkers(), kinds: map[string]bool{}}
+}
+
+// Handles reports whether a handler is registered for jobs of kind. A
+// job of a kind without one can't be queued (River refuses the insert, and
+// with it the transaction's work).
+func (r *Registry) Handles(kind string) bool { return r.kinds[kind] }
 
 // Handle registers h as the handler of jobs of T's kind. A handler that
 // returns an error is retried with backoff until its attempts run out; one
 // that returns an error wrapping Cancel(err) is dead at once.
 func Handle[T fulfill.JobArgs](r *Registry, h func(ctx context.Context, args T) error) {
+	var zero T
+	r.kinds[zero.Kind()] = true
 	river.AddWorker(r.workers, river.WorkFunc(func(ctx context.Context, j *river.Job[T]) error {
 		err := h(fulfill.WithJobAttempt(ctx, j.Attempt), j.Args)
 		var c *cancelError
