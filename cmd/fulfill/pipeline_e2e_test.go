@@ -30,6 +30,7 @@ type orderJSON struct {
 		Provider     string `json:"provider"`
 		IntentID     string `json:"intent_id"`
 		ClientSecret string `json:"client_secret"`
+		ApprovalURL  string `json:"approval_url"`
 	} `json:"payment"`
 	Allocations []struct {
 		Warehouse string `json:"warehouse"`

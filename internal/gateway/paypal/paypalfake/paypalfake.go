@@ -109,6 +109,17 @@ func (s *Server) Pay(id string) error {
 	return nil
 }
 
+// Order returns a copy of the order with id.
+func (s *Server) Order(id string) (Order, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[id]
+	if !ok {
+		return Order{}, false
+	}
+	return *o, true
+}
+
 // ExpireTokens makes every issued token invalid, as PayPal does on expiry.
 func (s *Server) ExpireTokens() {
 	s.mu.Lock()
