@@ -270,6 +270,36 @@ func TestPipelineManualCapture(t *testing.T) {
 	})
 }
 
+// TestPipelineOutOfStockVoidsOrRefunds: a paid order the stock can't
+// serve is cancelled (the default policy) and the shopper is not charged:
+// a manual authorization is voided, an automatic capture refunded, both by
+// the payment stage's payment_actions jobs at the sandbox.
+func TestPipelineOutOfStockVoidsOrRefunds(t *testing.T) {
+	t.Parallel()
+	engines(t, nil, func(t *testing.T, s *server) {
+		for _, c := range []struct{ capture, final, intent string }{
+			{"manual", "cancelled", "canceled"},
+			{"automatic", "refunded", "refunded"},
+		} {
+			o := checkout(t, s, checkoutBody("sandbox", c.capture, 900)) // more than all warehouses hold
+			confirm(t, s, o.Payment.IntentID, map[string]any{"outcome": "succeeded"})
+			waitOrder(t, s, o.ID, c.final, "reserved", "exception")
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				resp, raw := send(t, http.MethodPost, s.base+"/sandbox/payments/"+o.Payment.IntentID+"/confirm", "", nil,
+					mustJSON(t, map[string]any{"outcome": "succeeded"}))
+				if resp.StatusCode == http.StatusConflict && strings.Contains(string(raw), "is "+c.intent) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s capture: the sandbox intent is not %s: %d %s", c.capture, c.intent, resp.StatusCode, raw)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	})
+}
+
 func TestPipelineSandboxDeclined(t *testing.T) {
 	t.Parallel()
 	engines(t, nil, func(t *testing.T, s *server) {
