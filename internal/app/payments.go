@@ -112,6 +112,7 @@ func (a *App) processPayments(ctx context.Context) (finished bool, err error) {
 	if err := sleep(ctx, a.opts.PaymentBatchDelay); err != nil {
 		return false, err
 	}
+	isolated := false
 	for {
 		started := time.Now()
 		n, err := a.paymentBatch(ctx, true)
@@ -120,7 +121,19 @@ func (a *App) processPayments(ctx context.Context) (finished bool, err error) {
 			n, err = a.paymentBatch(ctx, false)
 		}
 		if err != nil {
-			return false, err
+			// A batch that failed on the job's previous attempt too is
+			// taken apart once: its events are applied one by one, and
+			// one that fails alone is set aside for an operator instead
+			// of holding up every payment behind it.
+			if isolated || ctx.Err() != nil || fulfill.JobAttempt(ctx) < 2 {
+				return false, err
+			}
+			isolated = true
+			a.log.WarnContext(ctx, "payment batch failed again; applying its events one by one", "err", err)
+			if err := a.isolateEvents(ctx); err != nil {
+				return false, err
+			}
+			continue
 		}
 		if n == 0 && a.pay.done() {
 			return true, nil
@@ -231,14 +244,11 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 	var n int
 	err := a.store.Update(ctx, func(tx fulfill.Tx) error {
 		n = 0
-		if err := tx.LockAllocator(ctx); err != nil {
-			return err
-		}
-		r, err := a.newReserver(ctx, tx)
+		r, err := a.lockedReserver(ctx, tx)
 		if err != nil {
 			return err
 		}
-		r.buffered, r.bufferMoves = true, bufferMoves
+		r.bufferMoves = bufferMoves
 		left, err := r.allocatePaid(ctx)
 		if err != nil {
 			return err
@@ -247,25 +257,94 @@ func (a *App) paymentBatch(ctx context.Context, bufferMoves bool) (int, error) {
 		if err != nil {
 			return err
 		}
-		if err := r.loadOrders(ctx, evs); err != nil {
+		if err := r.applyEvents(ctx, evs); err != nil {
 			return err
-		}
-		r.paidInBatch = successesIn(evs)
-		for i := range evs {
-			if err := r.applyEvent(ctx, &evs[i]); err != nil {
-				return fmt.Errorf("webhook event %s: %w", evs[i].ID, err)
-			}
-		}
-		if len(r.processed) > 0 {
-			if err := tx.MarkWebhookEvents(ctx, r.processed, fulfill.WebhookProcessed, r.now); err != nil {
-				return err
-			}
-			r.processed = nil
 		}
 		n = left + len(evs)
 		return r.finish(ctx)
 	})
 	return n, err
+}
+
+// lockedReserver takes the allocator lock and starts a buffered reserver
+// in tx.
+func (a *App) lockedReserver(ctx context.Context, tx fulfill.Tx) (*reserver, error) {
+	if err := tx.LockAllocator(ctx); err != nil {
+		return nil, err
+	}
+	r, err := a.newReserver(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	r.buffered = true
+	return r, nil
+}
+
+// applyEvents applies evs in their order and marks the ones that had an
+// effect processed.
+func (r *reserver) applyEvents(ctx context.Context, evs []fulfill.WebhookEvent) error {
+	if err := r.loadOrders(ctx, evs); err != nil {
+		return err
+	}
+	r.paidInBatch = successesIn(evs)
+	for i := range evs {
+		if err := r.applyEvent(ctx, &evs[i]); err != nil {
+			return fmt.Errorf("webhook event %s: %w", evs[i].ID, err)
+		}
+	}
+	if len(r.processed) > 0 {
+		if err := r.tx.MarkWebhookEvents(ctx, r.processed, fulfill.WebhookProcessed, r.now); err != nil {
+			return err
+		}
+		r.processed = nil
+	}
+	return nil
+}
+
+// isolateEvents applies the received events of a failing batch one per
+// transaction. An event that fails alone is marked failed with its error
+// (GET /v1/webhooks/events?status=failed shows it; replaying it after the
+// cause is fixed applies it again); the others have their effect.
+func (a *App) isolateEvents(ctx context.Context) error {
+	var evs []fulfill.WebhookEvent
+	err := a.store.View(ctx, func(tx fulfill.Tx) (err error) {
+		evs, err = tx.ReceivedWebhookEvents(ctx, a.opts.PaymentBatch)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		err := a.store.Update(ctx, func(tx fulfill.Tx) error {
+			r, err := a.lockedReserver(ctx, tx)
+			if err != nil {
+				return err
+			}
+			cur, err := tx.GetWebhookEvent(ctx, ev.ID)
+			if err != nil || cur.Status != fulfill.WebhookReceived {
+				return err // settled meanwhile (another process, a replay)
+			}
+			if err := r.applyEvents(ctx, []fulfill.WebhookEvent{*cur}); err != nil {
+				return err
+			}
+			return r.finish(ctx)
+		})
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.log.ErrorContext(ctx, "payment stage: a webhook event fails on its own; marked failed, the others go on",
+			"event", ev.ID, "provider", ev.Provider, "order", ev.OrderID, "err", err)
+		msg := err.Error()
+		if err := a.store.Update(ctx, func(tx fulfill.Tx) error {
+			return tx.MarkWebhookEvent(ctx, ev.ID, fulfill.WebhookFailed, msg, a.clock.Now())
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // kickPayments makes sure that a process_payments job runs after events
