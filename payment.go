@@ -51,6 +51,11 @@ type PaymentEventType string
 // change nothing.
 const (
 	PaymentSucceeded  PaymentEventType = "payment.succeeded" // captured, or authorized in manual mode
+	// PaymentAuthorized is an authorization from a gateway that sends one
+	// for both capture modes (Razorpay's payment.authorized): it pays a
+	// manual-capture order; for an automatic one the capture that follows
+	// does.
+	PaymentAuthorized PaymentEventType = "payment.authorized"
 	PaymentFailed     PaymentEventType = "payment.failed"    // declined
 	PaymentCanceled   PaymentEventType = "payment.canceled"  // intent cancelled / voided
 	PaymentRefunded   PaymentEventType = "payment.refunded"  // money returned

@@ -93,6 +93,39 @@ func TestPipelineRazorpayEndToEnd(t *testing.T) {
 		if n != 1 || countTo(got, "paid") != 1 {
 			t.Errorf("after a redelivery: %d stored events with id %s (want 1), paid %d times (want 1)", n, eventID, countTo(got, "paid"))
 		}
+
+		// Manual capture: payment.authorized pays the order, and the
+		// capture Fulfill makes once the stock is reserved reaches Razorpay.
+		m := checkout(t, s, checkoutBody("razorpay", "manual", 1))
+		if err := fake.Pay(m.Payment.IntentID); err != nil {
+			t.Fatal(err)
+		}
+		rzo, _ = fake.Order(m.Payment.IntentID)
+		body = mustJSON(t, map[string]any{
+			"entity": "event", "account_id": "acc_e2e", "event": "payment.authorized", "contains": []string{"payment"},
+			"created_at": time.Now().Unix(),
+			"payload": map[string]any{"payment": map[string]any{"entity": map[string]any{
+				"id": rzo.Payments[0].ID, "entity": "payment", "amount": m.Total.Amount, "currency": m.Total.Currency,
+				"status": "authorized", "order_id": m.Payment.IntentID, "method": "card", "captured": false,
+				"notes": map[string]string{"order_id": m.ID}, "created_at": time.Now().Unix() - 5, "amount_refunded": 0,
+			}}},
+		})
+		eventID = "evt_e2e" + randomHex(t)
+		if code, raw := post(newSecret); code != http.StatusOK {
+			t.Fatalf("payment.authorized = %d %s, want 200", code, raw)
+		}
+		waitOrder(t, s, m.ID, "reserved", "payment_failed", "exception", "cancelled")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			rzo, _ = fake.Order(m.Payment.IntentID)
+			if len(rzo.Payments) == 1 && rzo.Payments[0].Status == "captured" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the authorized Razorpay payment was not captured: %+v", rzo.Payments[0])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 }
 

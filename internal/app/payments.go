@@ -541,6 +541,14 @@ func (r *reserver) handler(ev *fulfill.WebhookEvent) eventFunc {
 	switch ev.Type {
 	case fulfill.PaymentSucceeded:
 		return func(ctx context.Context, o *fulfill.Order, fu *followUp) error { return r.succeeded(ctx, ev, o, fu) }
+	case fulfill.PaymentAuthorized:
+		return func(ctx context.Context, o *fulfill.Order, fu *followUp) error {
+			if o.Payment.Capture != fulfill.CaptureManual {
+				fu.ignored = "authorization of an automatic-capture payment: its capture confirms it"
+				return errUnchanged
+			}
+			return r.succeeded(ctx, ev, o, fu)
+		}
 	case fulfill.PaymentFailed:
 		return func(_ context.Context, o *fulfill.Order, fu *followUp) error { return r.failed(ev, o, fu) }
 	case fulfill.PaymentRefunded:
@@ -602,7 +610,7 @@ func reversal(o *fulfill.Order, reason string) fulfill.JobArgs {
 func successesIn(evs []fulfill.WebhookEvent) map[string]bool {
 	paid := map[string]bool{}
 	for _, e := range evs {
-		if e.Type != fulfill.PaymentSucceeded {
+		if e.Type != fulfill.PaymentSucceeded && e.Type != fulfill.PaymentAuthorized {
 			continue
 		}
 		if e.OrderID != "" {

@@ -464,6 +464,43 @@ func TestPaymentEvents(t *testing.T) {
 	})
 }
 
+// TestPaymentAuthorized: an authorization (from a gateway that sends one
+// in both capture modes) pays a manual-capture order, whose capture is
+// then queued; for an automatic one it is ignored and the capture event
+// that follows pays the order.
+func TestPaymentAuthorized(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open(t), app.Options{})
+		f.product("P-1", "")
+		f.warehouse("BLR", bengaluru, 1)
+		f.receive("P-1", "BLR", 1, 10)
+		addr := fulfill.Address{Lat: 12.9, Lon: 77.6}
+		manual := f.orders(1, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: addr, capture: fulfill.CaptureManual})[0]
+		auto := f.orders(1, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: addr})[0]
+		authManual, authAuto := event(manual, fulfill.PaymentAuthorized, f.now), event(auto, fulfill.PaymentAuthorized, f.now)
+		f.insertEvents([]*fulfill.WebhookEvent{authManual, authAuto})
+		f.process(1)
+		if got := f.order(manual.ID).Status; got != fulfill.StatusReserved {
+			t.Errorf("manual-capture order after its authorization: %s, want reserved", got)
+		}
+		if got := f.order(auto.ID).Status; got != fulfill.StatusPendingPayment {
+			t.Errorf("automatic-capture order after its authorization: %s, want pending_payment", got)
+		}
+		if ev, err := f.a.GetWebhookEvent(f.ctx, authAuto.ID); err != nil || ev.Status != fulfill.WebhookIgnored {
+			t.Errorf("the automatic order's authorization: %+v %v, want ignored", ev, err)
+		}
+		if n := f.actionOrders(app.ActionCapture); n != 1 {
+			t.Errorf("%d orders queued for capture, want 1 (the manual one)", n)
+		}
+		f.insertEvents([]*fulfill.WebhookEvent{event(auto, fulfill.PaymentSucceeded, f.now.Add(time.Second))})
+		f.process(1)
+		if got := f.order(auto.ID).Status; got != fulfill.StatusReserved {
+			t.Errorf("automatic-capture order after its capture: %s, want reserved", got)
+		}
+	})
+}
+
 // TestHoldsAtCheckout: a live hold becomes the reservation without
 // touching stock again; an expired one is released by release_holds and
 // its order races normally; a cancel releases everything.

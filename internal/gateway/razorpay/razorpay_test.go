@@ -128,6 +128,26 @@ func TestWebhookOldSecretAndOrderPaid(t *testing.T) {
 	}
 }
 
+// TestWebhookAuthorized: payment.authorized (sent in both capture modes)
+// maps to PaymentAuthorized, which the payment stage takes as paid only
+// for a manual-capture order.
+func TestWebhookAuthorized(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, "http://127.0.0.1:1")
+	body := []byte(`{"entity":"event","account_id":"acc_1","event":"payment.authorized","contains":["payment"],` +
+		`"payload":{"payment":{"entity":{"id":"pay_2","entity":"payment","amount":349900,"currency":"INR","status":"authorized",` +
+		`"order_id":"order_2","captured":false,"notes":{"order_id":"ord_7"},"created_at":1793699990}}},"created_at":1793700000}`)
+	ev, err := g.ParseWebhook(t.Context(), sign(body, whNew, "evt_auth"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fulfill.PaymentEvent{Provider: "razorpay", EventID: "evt_auth", Type: fulfill.PaymentAuthorized, RawType: "payment.authorized",
+		IntentID: "order_2", OrderID: "ord_7", Amount: fulfill.Money{Amount: 349900, Currency: "INR"}, OccurredAt: time.Unix(1793700000, 0).UTC()}
+	if *ev != want {
+		t.Fatalf("event = %+v\nwant %+v", *ev, want)
+	}
+}
+
 func TestWebhookNeedsEventID(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, "http://127.0.0.1:1")

@@ -123,6 +123,8 @@ func mapEvent(id string, ev *event) (*fulfill.PaymentEvent, error) {
 	switch ev.Event {
 	case "payment.captured":
 		pe.Type, main = fulfill.PaymentSucceeded, p
+	case "payment.authorized": // sent in both capture modes; pays a manual one
+		pe.Type, main = fulfill.PaymentAuthorized, p
 	case "payment.failed":
 		pe.Type, main = fulfill.PaymentFailed, p
 	case "order.paid":

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -117,7 +118,15 @@ func (s *Server) Order(id string) (Order, bool) {
 	if !ok {
 		return Order{}, false
 	}
-	return *o, true
+	c := *o
+	c.Amount = maps.Clone(o.Amount)
+	for _, p := range []**Payment{&c.Auth, &c.Capture} {
+		if *p != nil {
+			cp := **p
+			*p = &cp
+		}
+	}
+	return c, true
 }
 
 // ExpireTokens makes every issued token invalid, as PayPal does on expiry.

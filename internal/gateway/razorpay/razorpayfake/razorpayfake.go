@@ -86,7 +86,13 @@ func (s *Server) Order(id string) (Order, bool) {
 	if !ok {
 		return Order{}, false
 	}
-	return *o, true
+	c := *o
+	c.Payments = make([]*Payment, len(o.Payments))
+	for i, p := range o.Payments {
+		cp := *p
+		c.Payments[i] = &cp
+	}
+	return c, true
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {
