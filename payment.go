@@ -50,17 +50,17 @@ type PaymentEventType string
 // Payment event types. Unknown events are stored and shown to operators but
 // change nothing.
 const (
-	PaymentSucceeded  PaymentEventType = "payment.succeeded" // captured, or authorized in manual mode
+	PaymentSucceeded PaymentEventType = "payment.succeeded" // captured, or authorized in manual mode
 	// PaymentAuthorized is an authorization from a gateway that sends one
 	// for both capture modes (Razorpay's payment.authorized): it pays a
 	// manual-capture order; for an automatic one the capture that follows
 	// does.
 	PaymentAuthorized PaymentEventType = "payment.authorized"
-	PaymentFailed     PaymentEventType = "payment.failed"    // declined
-	PaymentCanceled   PaymentEventType = "payment.canceled"  // intent cancelled / voided
-	PaymentRefunded   PaymentEventType = "payment.refunded"  // money returned
-	PaymentDisputed   PaymentEventType = "payment.disputed"  // chargeback opened
-	PaymentEventOther PaymentEventType = "other"             // anything else
+	PaymentFailed     PaymentEventType = "payment.failed"   // declined
+	PaymentCanceled   PaymentEventType = "payment.canceled" // intent cancelled / voided
+	PaymentRefunded   PaymentEventType = "payment.refunded" // money returned
+	PaymentDisputed   PaymentEventType = "payment.disputed" // chargeback opened
+	PaymentEventOther PaymentEventType = "other"            // anything else
 )
 
 // PaymentEvent is a verified, parsed gateway webhook.
