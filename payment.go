@@ -56,6 +56,11 @@ const (
 	// manual-capture order; for an automatic one the capture that follows
 	// does.
 	PaymentAuthorized PaymentEventType = "payment.authorized"
+	// PaymentApproved says the shopper approved the payment at a gateway
+	// where the merchant then completes it (PayPal's
+	// CHECKOUT.ORDER.APPROVED): Fulfill completes it (Completer), and the
+	// completion's own event pays the order.
+	PaymentApproved   PaymentEventType = "payment.approved"
 	PaymentFailed     PaymentEventType = "payment.failed"   // declined
 	PaymentCanceled   PaymentEventType = "payment.canceled" // intent cancelled / voided
 	PaymentRefunded   PaymentEventType = "payment.refunded" // money returned
@@ -80,6 +85,15 @@ type PaymentEvent struct {
 	// OccurredAt is the gateway's confirmation time; it orders the race for
 	// stock among shoppers who paid at once.
 	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// Completer is a gateway whose payments the merchant completes once the
+// shopper approved them (PayPal: capture an order of intent CAPTURE,
+// authorize one of intent AUTHORIZE). Complete is idempotent: a payment
+// already completed is left alone. ENotFound; EConflict when the shopper
+// has not approved it.
+type Completer interface {
+	Complete(ctx context.Context, intentID string) error
 }
 
 // InTxGateway is a gateway whose intents live in Fulfill's own database

@@ -132,7 +132,8 @@ func TestPipelineRazorpayEndToEnd(t *testing.T) {
 // TestPipelinePayPalEndToEnd: the binary configured for PayPal (its REST
 // API and certificate host played by a TLS fake that speaks PayPal's wire
 // format) creates a PayPal order at checkout with custom_id and an
-// approval link, refuses a webhook signed with another key, verifies one
+// approval link, captures it at PayPal when CHECKOUT.ORDER.APPROVED
+// arrives, refuses a webhook signed with another key, verifies one
 // signed with the key of the certificate it fetches from the allow-listed
 // PAYPAL-CERT-URL, and pays and reserves the order. It runs the binary as
 // a child process that trusts the fake's certificate (SSL_CERT_FILE), as a
@@ -158,10 +159,44 @@ func TestPipelinePayPalEndToEnd(t *testing.T) {
 	if po, ok := fake.Order(o.Payment.IntentID); !ok || po.CustomID != o.ID {
 		t.Fatalf("PayPal order %+v (found %v), want custom_id %s", po, ok, o.ID)
 	}
-	if err := fake.Pay(o.Payment.IntentID); err != nil {
+	certURL := fake.URL + "/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
+	post := func(k *rsa.PrivateKey, body []byte, at time.Time) (int, string) {
+		h := paypalSign(t, k, body, certURL, webhookID, at)
+		resp, raw := send(t, http.MethodPost, p.base+"/webhooks/paypal", "", h, body)
+		return resp.StatusCode, string(raw)
+	}
+	// The shopper approves at PayPal; PayPal says so, and Fulfill captures
+	// the order (PayPal never captures by itself).
+	if err := fake.Approve(o.Payment.IntentID); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
+	approved := mustJSON(t, map[string]any{
+		"id": "WH-EVT-" + randomHex(t), "event_version": "1.0", "create_time": now.Format(time.RFC3339),
+		"resource_type": "checkout-order", "resource_version": "2.0", "event_type": "CHECKOUT.ORDER.APPROVED",
+		"summary": "An order has been approved by buyer", "resource": map[string]any{
+			"id": o.Payment.IntentID, "intent": "CAPTURE", "status": "APPROVED",
+			"purchase_units": []map[string]any{{"reference_id": "default", "custom_id": o.ID,
+				"amount": map[string]string{"currency_code": o.Total.Currency, "value": "0.00"}}},
+		},
+	})
+	if code, raw := post(key, approved, now); code != http.StatusOK {
+		t.Fatalf("CHECKOUT.ORDER.APPROVED = %d %s, want 200", code, raw)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		po, _ := fake.Order(o.Payment.IntentID)
+		if po.Status == "COMPLETED" && po.Capture != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the approved PayPal order was not captured: %+v", po)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := waitOrder(t, p.server, o.ID, "pending_payment"); countTo(got, "paid") != 0 {
+		t.Fatalf("the approval alone paid the order: %+v", got.Timeline)
+	}
 	v := strconv.FormatInt(o.Total.Amount/100, 10) + "." + strconv.FormatInt(o.Total.Amount%100+100, 10)[1:]
 	body := mustJSON(t, map[string]any{
 		"id": "WH-EVT-" + randomHex(t), "event_version": "1.0", "create_time": now.Format(time.RFC3339),
@@ -173,17 +208,11 @@ func TestPipelinePayPalEndToEnd(t *testing.T) {
 			"create_time":        now.Add(-time.Second).Format(time.RFC3339),
 		},
 	})
-	certURL := fake.URL + "/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
-	post := func(k *rsa.PrivateKey) (int, string) {
-		h := paypalSign(t, k, body, certURL, webhookID, now)
-		resp, raw := send(t, http.MethodPost, p.base+"/webhooks/paypal", "", h, body)
-		return resp.StatusCode, string(raw)
-	}
 	other, _ := paypalTestKey(t)
-	if code, raw := post(other); code != http.StatusBadRequest {
+	if code, raw := post(other, body, now); code != http.StatusBadRequest {
 		t.Fatalf("webhook signed with another key = %d %s, want 400", code, raw)
 	}
-	if code, raw := post(key); code != http.StatusOK {
+	if code, raw := post(key, body, now); code != http.StatusOK {
 		t.Fatalf("signed webhook = %d %s, want 200", code, raw)
 	}
 	got := waitOrder(t, p.server, o.ID, "reserved", "payment_failed", "exception", "cancelled")

@@ -29,6 +29,7 @@ func registerJobs(n *node) *queue.Registry {
 	queue.Handle(reg, func(ctx context.Context, a app.VoidPaymentArgs) error { return n.app.VoidPayment(ctx, a) })
 	queue.Handle(reg, func(ctx context.Context, a app.RefundPaymentArgs) error { return n.app.RefundPayment(ctx, a) })
 	queue.Handle(reg, func(ctx context.Context, a app.PaymentActionsArgs) error { return n.app.PaymentActions(ctx, a) })
+	queue.Handle(reg, func(ctx context.Context, a app.CompletePaymentArgs) error { return n.app.CompletePayment(ctx, a) })
 	queue.Handle(reg, func(ctx context.Context, a app.ExpireOrdersArgs) error { return n.app.ExpireOrders(ctx, a) })
 	queue.Handle(reg, func(ctx context.Context, a app.PurgeIdempotencyArgs) error { return n.app.PurgeIdempotency(ctx, a) })
 	registerStockJobs(reg, n)

@@ -47,6 +47,38 @@ type VoidPaymentArgs struct {
 // Kind names the job.
 func (VoidPaymentArgs) Kind() string { return "void_payment" }
 
+// CompletePaymentArgs is the job that completes, at its gateway, a payment
+// the shopper approved (fulfill.Completer: PayPal).
+type CompletePaymentArgs struct {
+	OrderID string `json:"order_id"`
+}
+
+// Kind names the job.
+func (CompletePaymentArgs) Kind() string { return "complete_payment" }
+
+// CompletePayment is the handler of complete_payment: it completes the
+// payment of an order still waiting for it; the gateway's event for the
+// completion then pays the order. A gateway that says the payment can't be
+// completed (EConflict: not approved, say) ends the job; the order expires
+// unpaid as any other.
+func (a *App) CompletePayment(ctx context.Context, args CompletePaymentArgs) error {
+	o, gw, err := a.orderGateway(ctx, args.OrderID)
+	if err != nil {
+		return err
+	}
+	c, ok := gw.(fulfill.Completer)
+	if o.Status != fulfill.StatusPendingPayment || !ok {
+		a.log.InfoContext(ctx, "complete payment: nothing to complete", "order", o.ID, "status", o.Status)
+		return nil
+	}
+	err = c.Complete(ctx, o.Payment.IntentID)
+	if fulfill.IsCode(err, fulfill.EConflict) {
+		a.log.WarnContext(ctx, "complete payment: the gateway refused", "order", o.ID, "err", err)
+		return nil
+	}
+	return err
+}
+
 // RefundPaymentArgs is the job that refunds an order's captured payment
 // through its gateway and then moves the order to refunded (cause
 // "refunded: <reason>").
@@ -541,6 +573,15 @@ func (r *reserver) handler(ev *fulfill.WebhookEvent) eventFunc {
 	switch ev.Type {
 	case fulfill.PaymentSucceeded:
 		return func(ctx context.Context, o *fulfill.Order, fu *followUp) error { return r.succeeded(ctx, ev, o, fu) }
+	case fulfill.PaymentApproved:
+		return func(_ context.Context, o *fulfill.Order, fu *followUp) error {
+			if o.Status != fulfill.StatusPendingPayment {
+				fu.ignored = "order is already " + string(o.Status)
+				return errUnchanged
+			}
+			fu.jobs = append(fu.jobs, CompletePaymentArgs{OrderID: o.ID})
+			return errUnchanged // paid by the completion's own event
+		}
 	case fulfill.PaymentAuthorized:
 		return func(ctx context.Context, o *fulfill.Order, fu *followUp) error {
 			if o.Payment.Capture != fulfill.CaptureManual {

@@ -501,6 +501,37 @@ func TestPaymentAuthorized(t *testing.T) {
 	})
 }
 
+// TestPaymentApproved: an approval (PayPal's) leaves the order unpaid and
+// queues the job that completes the payment at the gateway; for an order
+// already paid it changes nothing.
+func TestPaymentApproved(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open(t), app.Options{})
+		f.product("P-1", "")
+		f.warehouse("BLR", bengaluru, 1)
+		f.receive("P-1", "BLR", 1, 10)
+		os := f.orders(2, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
+		waiting, paid := os[0], os[1]
+		f.insertEvents([]*fulfill.WebhookEvent{event(paid, fulfill.PaymentSucceeded, f.now)})
+		f.process(1)
+		approvals := []*fulfill.WebhookEvent{event(waiting, fulfill.PaymentApproved, f.now), event(paid, fulfill.PaymentApproved, f.now)}
+		f.insertEvents(approvals)
+		f.process(1)
+		if got := f.order(waiting.ID).Status; got != fulfill.StatusPendingPayment {
+			t.Errorf("approved order: %s, want pending_payment until the completion's event", got)
+		}
+		if n := f.jobs(app.CompletePaymentArgs{}.Kind()); n != 1 {
+			t.Errorf("%d complete_payment jobs, want 1", n)
+		}
+		for i, want := range []fulfill.WebhookStatus{fulfill.WebhookProcessed, fulfill.WebhookIgnored} {
+			if ev, err := f.a.GetWebhookEvent(f.ctx, approvals[i].ID); err != nil || ev.Status != want {
+				t.Errorf("approval %d: %+v %v, want %s", i, ev, err, want)
+			}
+		}
+	})
+}
+
 // TestHoldsAtCheckout: a live hold becomes the reservation without
 // touching stock again; an expired one is released by release_holds and
 // its order races normally; a cancel releases everything.

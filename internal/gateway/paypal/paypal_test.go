@@ -297,7 +297,7 @@ func TestOrderApprovedAndAuthorization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fulfill.PaymentEvent{Provider: "paypal", EventID: "WH-A", Type: fulfill.PaymentEventOther, RawType: "CHECKOUT.ORDER.APPROVED",
+	want := fulfill.PaymentEvent{Provider: "paypal", EventID: "WH-A", Type: fulfill.PaymentApproved, RawType: "CHECKOUT.ORDER.APPROVED",
 		IntentID: "5O190127TN364715T", OrderID: "ord_7", Amount: fulfill.Money{Amount: 1500, Currency: "JPY"},
 		OccurredAt: time.Date(2026, 11, 3, 9, 59, 58, 0, time.UTC)}
 	if *ev != want {
@@ -391,6 +391,49 @@ func FuzzParseWebhook(f *testing.F) {
 			t.Fatalf("error %v is not a 4xx-class *fulfill.Error", err)
 		}
 	})
+}
+
+// TestComplete: an approved order of intent CAPTURE is captured and one of
+// intent AUTHORIZE authorized (its capture comes later, from Capture);
+// completing again changes nothing; an order not yet approved can't be.
+func TestComplete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	for _, c := range []struct {
+		capture fulfill.CaptureMode
+		check   func(o paypalfake.Order) bool
+	}{
+		{fulfill.CaptureAutomatic, func(o paypalfake.Order) bool { return o.Capture != nil && o.Capture.Status == "COMPLETED" }},
+		{fulfill.CaptureManual, func(o paypalfake.Order) bool { return o.Auth != nil && o.Capture == nil }},
+	} {
+		in, err := e.gw.CreateIntent(t.Context(), fulfill.IntentRequest{OrderID: "ord_" + string(c.capture),
+			Amount: fulfill.Money{Amount: 349900, Currency: "INR"}, Capture: c.capture})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.gw.Complete(t.Context(), in.ID); !fulfill.IsCode(err, fulfill.EConflict) {
+			t.Fatalf("%s: Complete before approval = %v, want conflict", c.capture, err)
+		}
+		if err := e.fake.Approve(in.ID); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := e.gw.Complete(t.Context(), in.ID); err != nil {
+				t.Fatalf("%s: Complete = %v", c.capture, err)
+			}
+		}
+		if o, _ := e.fake.Order(in.ID); !c.check(o) {
+			t.Errorf("%s: order after Complete: %+v (auth %+v, capture %+v)", c.capture, o, o.Auth, o.Capture)
+		}
+	}
+	in, _ := e.gw.CreateIntent(t.Context(), fulfill.IntentRequest{OrderID: "ord_m2", Amount: fulfill.Money{Amount: 100, Currency: "INR"}, Capture: fulfill.CaptureManual})
+	_ = e.fake.Approve(in.ID)
+	if err := e.gw.Complete(t.Context(), in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.gw.Capture(t.Context(), in.ID, fulfill.Money{Amount: 100, Currency: "INR"}); err != nil {
+		t.Fatalf("Capture after Complete authorized it: %v", err)
+	}
 }
 
 func TestCaptureOfApprovedCaptureOrder(t *testing.T) {

@@ -144,6 +144,27 @@ func (g *Gateway) CreateIntent(ctx context.Context, req fulfill.IntentRequest) (
 	return in, nil
 }
 
+// Complete finishes an order the shopper approved (fulfill.Completer): it
+// captures an order of intent CAPTURE and authorizes one of intent
+// AUTHORIZE, and PayPal then sends PAYMENT.CAPTURE.COMPLETED or
+// PAYMENT.AUTHORIZATION.CREATED, which pays the Fulfill order. An order
+// already completed is left alone. ENotFound; EConflict when not approved.
+func (g *Gateway) Complete(ctx context.Context, intentID string) error {
+	o, err := g.order(ctx, intentID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.Status == "COMPLETED":
+		return nil
+	case o.Status != "APPROVED":
+		return fulfill.Errorf(fulfill.EConflict, "paypal order is %s, not approved", o.Status)
+	case o.Intent == "CAPTURE":
+		return g.call(ctx, http.MethodPost, "/v2/checkout/orders/"+o.ID+"/capture", struct{}{}, "capture-"+o.ID, nil)
+	}
+	return g.call(ctx, http.MethodPost, "/v2/checkout/orders/"+o.ID+"/authorize", struct{}{}, "authorize-"+o.ID, nil)
+}
+
 // Capture takes the money of an approved order: it captures a CAPTURE
 // order, or authorizes an AUTHORIZE order (if not yet) and captures the
 // authorization. ENotFound; EConflict when not approved or already captured.

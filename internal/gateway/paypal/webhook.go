@@ -211,6 +211,8 @@ func eventType(t string) fulfill.PaymentEventType {
 		return fulfill.PaymentRefunded
 	case "PAYMENT.AUTHORIZATION.VOIDED":
 		return fulfill.PaymentCanceled
+	case "CHECKOUT.ORDER.APPROVED":
+		return fulfill.PaymentApproved
 	}
 	return fulfill.PaymentEventOther
 }
