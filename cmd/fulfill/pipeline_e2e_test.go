@@ -408,6 +408,39 @@ func TestPipelineStripeEndToEnd(t *testing.T) {
 		if in, ok := fake.Intent(o.Payment.IntentID); !ok || in.Metadata["order_id"] != o.ID {
 			t.Errorf("the Stripe intent does not carry metadata.order_id %s: %+v", o.ID, in)
 		}
+
+		// Manual capture: the authorization (amount_capturable_updated)
+		// pays the order, and Fulfill captures at Stripe once the stock is
+		// reserved.
+		m := checkout(t, s, checkoutBody("stripe", "manual", 1))
+		if err := fake.Pay(m.Payment.IntentID); err != nil {
+			t.Fatal(err)
+		}
+		auth := mustJSON(t, map[string]any{
+			"id": "evt_" + randomHex(t), "object": "event", "api_version": stripego.APIVersion,
+			"created": time.Now().Unix(), "type": "payment_intent.amount_capturable_updated",
+			"data": map[string]any{"object": map[string]any{
+				"id": m.Payment.IntentID, "object": "payment_intent", "amount": m.Total.Amount, "amount_capturable": m.Total.Amount,
+				"currency": strings.ToLower(m.Total.Currency), "status": "requires_capture", "capture_method": "manual",
+				"metadata": map[string]string{"order_id": m.ID},
+			}},
+		})
+		sp = webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: auth, Secret: whsec, Timestamp: time.Now()})
+		if r, raw := send(t, http.MethodPost, s.base+"/webhooks/stripe", "", map[string]string{"Stripe-Signature": sp.Header}, auth); r.StatusCode != http.StatusOK {
+			t.Fatalf("amount_capturable_updated = %d %s", r.StatusCode, raw)
+		}
+		waitOrder(t, s, m.ID, "reserved", "payment_failed", "exception")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			in, _ := fake.Intent(m.Payment.IntentID)
+			if in.Status == "succeeded" && in.Received == m.Total.Amount {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the authorized Stripe intent was not captured: %+v", in)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 }
 
