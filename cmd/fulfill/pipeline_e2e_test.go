@@ -300,6 +300,50 @@ func TestPipelineOutOfStockVoidsOrRefunds(t *testing.T) {
 	})
 }
 
+// TestPipelineCancelGivesMoneyBack: a cancelled reserved order gets the
+// shopper's money back in either capture mode. Under manual capture the
+// payment was captured once the stock was reserved, so the void the
+// cancellation queues finds nothing open and refunds instead (it used to
+// stop there, leaving a cancelled order charged).
+func TestPipelineCancelGivesMoneyBack(t *testing.T) {
+	t.Parallel()
+	engines(t, nil, func(t *testing.T, s *server) {
+		for _, capture := range []string{"manual", "automatic"} {
+			o := checkout(t, s, checkoutBody("sandbox", capture, 1))
+			confirm(t, s, o.Payment.IntentID, map[string]any{"outcome": "succeeded"})
+			waitOrder(t, s, o.ID, "reserved", "payment_failed", "exception", "cancelled")
+			if capture == "manual" {
+				waitIntent(t, s, o.Payment.IntentID, "succeeded") // captured after the reservation
+			}
+			resp, raw := send(t, http.MethodPost, s.base+"/v1/orders/"+o.ID+"/cancel", s.key,
+				map[string]string{"Idempotency-Key": "cancel-" + randomHex(t)}, mustJSON(t, map[string]any{"reason": "customer asked"}))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("cancel = %d %s", resp.StatusCode, raw)
+			}
+			waitOrder(t, s, o.ID, "refunded")
+			waitIntent(t, s, o.Payment.IntentID, "refunded")
+		}
+	})
+}
+
+// waitIntent waits until the sandbox intent is in status (a confirmation
+// attempt answers 409 naming it).
+func waitIntent(t *testing.T, s *server, id, status string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, raw := send(t, http.MethodPost, s.base+"/sandbox/payments/"+id+"/confirm", "", nil,
+			mustJSON(t, map[string]any{"outcome": "succeeded"}))
+		if resp.StatusCode == http.StatusConflict && strings.Contains(string(raw), "is "+status+" ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox intent %s is not %s: %d %s", id, status, resp.StatusCode, raw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestPipelineSandboxDeclined(t *testing.T) {
 	t.Parallel()
 	engines(t, nil, func(t *testing.T, s *server) {

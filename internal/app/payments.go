@@ -728,15 +728,32 @@ func (r *reserver) noteOnly(ctx context.Context, o *fulfill.Order, event, suffix
 }
 
 // VoidPayment is the handler of void_payment: it voids the order's
-// authorization at its gateway. An authorization already voided or gone
-// (EConflict, ENotFound) counts as done.
+// authorization at its gateway. A payment captured meanwhile (the gateway
+// refuses the void: EConflict) is refunded instead and the order moves to
+// refunded; an authorization already voided or gone counts as done.
 func (a *App) VoidPayment(ctx context.Context, args VoidPaymentArgs) error {
 	o, gw, err := a.orderGateway(ctx, args.OrderID)
 	if err != nil {
 		return err
 	}
 	err = gw.Void(ctx, o.Payment.IntentID)
-	if fulfill.IsCode(err, fulfill.EConflict) || fulfill.IsCode(err, fulfill.ENotFound) {
+	if fulfill.IsCode(err, fulfill.EConflict) {
+		// Nothing open to void: the payment was captured meanwhile (a
+		// manual capture runs once the stock is reserved, so a cancelled
+		// reserved order usually was), which is refunded instead; or it
+		// was voided already (a retry), which the refund then says too.
+		_, rerr := gw.Refund(ctx, o.Payment.IntentID, o.Total, args.Reason)
+		switch {
+		case rerr == nil:
+			return a.markRefunded(ctx, o.ID, "refunded: "+args.Reason)
+		case fulfill.IsCode(rerr, fulfill.EConflict):
+			a.log.WarnContext(ctx, "void: nothing to void or refund", "order", o.ID, "void", err, "refund", rerr)
+			err = nil
+		default:
+			return rerr
+		}
+	}
+	if fulfill.IsCode(err, fulfill.ENotFound) {
 		a.log.WarnContext(ctx, "void: nothing to void", "order", o.ID, "err", err)
 		err = nil
 	}
