@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEveryJobKindIsHandled: every job kind the code can queue has a
@@ -66,7 +67,7 @@ func TestEveryJobKindIsHandled(t *testing.T) {
 	if len(kinds) < 10 {
 		t.Fatalf("found only %d job kinds in the source (%v): is the scan broken?", len(kinds), kinds)
 	}
-	reg := registerJobs(&node{})
+	reg := registerJobs(&node{}, time.Hour, time.Hour)
 	for kind, path := range kinds {
 		if !reg.Handles(kind) {
 			t.Errorf("job kind %q (%s) has no handler in registerJobs", kind, path)

@@ -344,6 +344,22 @@ func waitIntent(t *testing.T, s *server, id, status string) {
 	}
 }
 
+// TestPipelineUnpaidOrderExpires: with a short FULFILL_ORDER_TTL the
+// expiry sweep runs every half of it, so an unpaid order is cancelled
+// (cause expired) seconds after it was due, not up to a minute later.
+func TestPipelineUnpaidOrderExpires(t *testing.T) {
+	t.Parallel()
+	engines(t, map[string]string{"FULFILL_ORDER_TTL": "2s"}, func(t *testing.T, s *server) {
+		// (With the sweep every minute, the first after start, waitOrder's
+		// 45 s would run out.)
+		o := checkout(t, s, checkoutBody("sandbox", "automatic", 1))
+		got := waitOrder(t, s, o.ID, "cancelled", "paid", "reserved")
+		if last := got.Timeline[len(got.Timeline)-1]; last.Cause != "expired" {
+			t.Errorf("cancelled with cause %q, want expired", last.Cause)
+		}
+	})
+}
+
 func TestPipelineSandboxDeclined(t *testing.T) {
 	t.Parallel()
 	engines(t, nil, func(t *testing.T, s *server) {

@@ -71,7 +71,7 @@ func (e *env) start(ctx context.Context, cfg *Config, addr net.Addr, log *slog.L
 	// On SQLite a job is noticed by polling: River's wake-up on insert runs
 	// before the inserting transaction commits, so it finds nothing, and
 	// the poll interval bounds how long a committed job waits.
-	qc := queue.Config{Registry: registerJobs(n), Workers: cfg.Workers, Logger: log, PollInterval: cfg.Pipeline.QueuePollInterval}
+	qc := queue.Config{Registry: registerJobs(n, cfg.Pipeline.OrderTTL, cfg.Pipeline.HoldTTL), Workers: cfg.Workers, Logger: log, PollInterval: cfg.Pipeline.QueuePollInterval}
 	if cfg.Workers == 0 {
 		qc.Registry = nil // insert-only: this process works no jobs
 	}
