@@ -1,18 +1,10 @@
 package main
 
 import (
-	"crypto"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"hash/crc32"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fulfill-dev/fulfill/internal/gateway/paypal"
 	"github.com/fulfill-dev/fulfill/internal/gateway/paypal/paypalfake"
 	"github.com/fulfill-dev/fulfill/internal/gateway/razorpay"
 	"github.com/fulfill-dev/fulfill/internal/gateway/razorpay/razorpayfake"
@@ -142,8 +133,8 @@ func TestPipelinePayPalEndToEnd(t *testing.T) {
 	t.Parallel()
 	const clientID, secret, webhookID = "pp_client_e2e", "pp_secret_e2e", "WH-E2E-1"
 	fake := paypalfake.New(t, clientID, secret)
-	key, certPEM := paypalTestKey(t)
-	fake.SetWebhookKey(certPEM, &key.PublicKey, webhookID)
+	signer := paypalfake.NewSigner(t, time.Now())
+	fake.SetWebhookKey(signer.CertPEM, &signer.Key.PublicKey, webhookID)
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "fake-ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fake.Certificate().Raw}), 0o600); err != nil {
@@ -160,8 +151,11 @@ func TestPipelinePayPalEndToEnd(t *testing.T) {
 		t.Fatalf("PayPal order %+v (found %v), want custom_id %s", po, ok, o.ID)
 	}
 	certURL := fake.URL + "/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
-	post := func(k *rsa.PrivateKey, body []byte, at time.Time) (int, string) {
-		h := paypalSign(t, k, body, certURL, webhookID, at)
+	post := func(k *paypalfake.Signer, body []byte, at time.Time) (int, string) {
+		h := map[string]string{}
+		for name, v := range k.Sign(t, body, certURL, webhookID, at) {
+			h[name] = v[0]
+		}
 		resp, raw := send(t, http.MethodPost, p.base+"/webhooks/paypal", "", h, body)
 		return resp.StatusCode, string(raw)
 	}
@@ -180,7 +174,7 @@ func TestPipelinePayPalEndToEnd(t *testing.T) {
 				"amount": map[string]string{"currency_code": o.Total.Currency, "value": "0.00"}}},
 		},
 	})
-	if code, raw := post(key, approved, now); code != http.StatusOK {
+	if code, raw := post(signer, approved, now); code != http.StatusOK {
 		t.Fatalf("CHECKOUT.ORDER.APPROVED = %d %s, want 200", code, raw)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -208,11 +202,11 @@ func TestPipelinePayPalEndToEnd(t *testing.T) {
 			"create_time":        now.Add(-time.Second).Format(time.RFC3339),
 		},
 	})
-	other, _ := paypalTestKey(t)
+	other := paypalfake.NewSigner(t, time.Now())
 	if code, raw := post(other, body, now); code != http.StatusBadRequest {
 		t.Fatalf("webhook signed with another key = %d %s, want 400", code, raw)
 	}
-	if code, raw := post(key, body, now); code != http.StatusOK {
+	if code, raw := post(signer, body, now); code != http.StatusOK {
 		t.Fatalf("signed webhook = %d %s, want 200", code, raw)
 	}
 	got := waitOrder(t, p.server, o.ID, "reserved", "payment_failed", "exception", "cancelled")
@@ -221,43 +215,5 @@ func TestPipelinePayPalEndToEnd(t *testing.T) {
 	}
 	if err := p.signal(t, syscall.SIGTERM); err != nil {
 		t.Errorf("SIGTERM: %v\nstderr:\n%s", err, p.stderr)
-	}
-}
-
-// paypalTestKey makes an RSA key and a self-signed certificate for it,
-// standing in for PayPal's message-verification certificate.
-func paypalTestKey(t *testing.T) (*rsa.PrivateKey, []byte) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "messageverificationcerts.sandbox.paypal.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-// paypalSign signs body the way PayPal does: SHA256withRSA over
-// transmission_id|transmission_time|webhook_id|crc32(body).
-func paypalSign(t *testing.T, key *rsa.PrivateKey, body []byte, certURL, webhookID string, at time.Time) map[string]string {
-	t.Helper()
-	id := "b2384410-f8d2-11e8-8a4b-" + randomHex(t)[:12]
-	ts := at.Format(time.RFC3339)
-	msg := id + "|" + ts + "|" + webhookID + "|" + strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10)
-	sum := sha256.Sum256([]byte(msg))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]string{
-		paypal.HeaderTransmissionID: id, paypal.HeaderTransmissionTime: ts,
-		paypal.HeaderTransmissionSig: base64.StdEncoding.EncodeToString(sig), paypal.HeaderCertURL: certURL,
-		paypal.HeaderAuthAlgo: "SHA256withRSA",
 	}
 }

@@ -1,18 +1,12 @@
 package paypal_test
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"hash/crc32"
-	"math/big"
 	"net/http"
 	"os"
 	"strconv"
@@ -36,30 +30,10 @@ const (
 
 var testNow = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
 
-// signer is a test RSA key with a self-signed certificate, as PayPal's
-// message-verification certificate would be.
-type signer struct {
-	key     *rsa.PrivateKey
-	certPEM []byte
-}
+// signer signs webhooks as PayPal does (paypalfake.Signer).
+type signer = paypalfake.Signer
 
-func newSigner(t testing.TB) *signer {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "messageverificationcerts.sandbox.paypal.com"},
-		NotBefore: testNow.Add(-24 * time.Hour), NotAfter: testNow.Add(365 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &signer{key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
+func newSigner(t testing.TB) *signer { return paypalfake.NewSigner(t, testNow) }
 
 var (
 	signersOnce sync.Once
@@ -71,26 +45,6 @@ var (
 func signers(t testing.TB) (*signer, *signer) {
 	signersOnce.Do(func() { good, wrong = newSigner(t), newSigner(t) })
 	return good, wrong
-}
-
-func (s *signer) sign(t testing.TB, body []byte, certURL string, at time.Time) http.Header {
-	t.Helper()
-	id := "b2384410-f8d2-11e8-8a4b-" + strconv.FormatInt(at.UnixNano()%1e12, 10)
-	ts := at.UTC().Format(time.RFC3339)
-	msg := id + "|" + ts + "|" + webhookID + "|" + strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10)
-	sum := sha256.Sum256([]byte(msg))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.Header{}
-	h.Set(paypal.HeaderTransmissionID, id)
-	h.Set(paypal.HeaderTransmissionTime, ts)
-	h.Set(paypal.HeaderTransmissionSig, base64.StdEncoding.EncodeToString(sig))
-	h.Set(paypal.HeaderCertURL, certURL)
-	h.Set(paypal.HeaderAuthAlgo, "SHA256withRSA")
-	h.Set("Content-Type", "application/json")
-	return h
 }
 
 type env struct {
@@ -120,7 +74,7 @@ func newEnv(t testing.TB, online bool) *env {
 func newEnvWith(t testing.TB, online bool, g *signer, now time.Time) *env {
 	t.Helper()
 	fake := paypalfake.New(t, clientID, secret)
-	fake.SetWebhookKey(g.certPEM, &g.key.PublicKey, webhookID)
+	fake.SetWebhookKey(g.CertPEM, &g.Key.PublicKey, webhookID)
 	c := &clock{now: now}
 	gw, err := paypal.New(paypal.Config{
 		ClientID: clientID, ClientSecret: secret, APIBase: fake.URL, WebhookID: webhookID,
@@ -179,7 +133,7 @@ func harness(t *testing.T, online bool) gatewaytest.Harness {
 			if opt.WrongSecret {
 				s = wrong
 			}
-			return s.sign(t, body, e.fake.URL+certPath, testNow.Add(-opt.Age)), body
+			return s.Sign(t, body, e.fake.URL+certPath, webhookID, testNow.Add(-opt.Age)), body
 		},
 		Pay: func(t testing.TB, id string) {
 			if err := e.fake.Pay(id); err != nil {
@@ -212,7 +166,7 @@ func TestCertFetchedOnceAndCached(t *testing.T) {
 		ev := succeeded()
 		ev.ID = "WH-" + strconv.Itoa(i)
 		body := renderEvent(ev)
-		got, err := e.gw.ParseWebhook(t.Context(), g.sign(t, body, e.fake.URL+certPath, testNow), body)
+		got, err := e.gw.ParseWebhook(t.Context(), g.Sign(t, body, e.fake.URL+certPath, webhookID, testNow), body)
 		if err != nil || got.EventID != ev.ID || got.Amount.Amount != 349900 || got.IntentID != ev.IntentID {
 			t.Fatalf("webhook %d: %+v, %v", i, got, err)
 		}
@@ -233,7 +187,7 @@ func TestCertURLOffAllowListNotFetched(t *testing.T) {
 		"http://127.0.0.1" + certPath, // not https
 		"https://127.0.0.1.evil.example" + certPath,
 	} {
-		_, err := e.gw.ParseWebhook(t.Context(), g.sign(t, body, u, testNow), body)
+		_, err := e.gw.ParseWebhook(t.Context(), g.Sign(t, body, u, webhookID, testNow), body)
 		if !fulfill.IsCode(err, fulfill.EUnauthenticated) {
 			t.Errorf("cert URL %s: error = %v, want unauthenticated", u, err)
 		}
@@ -253,7 +207,7 @@ func TestDefaultAllowListRejectsTestHost(t *testing.T) {
 	}
 	g, _ := signers(t)
 	body := renderEvent(succeeded())
-	_, err = gw.ParseWebhook(t.Context(), g.sign(t, body, fake.URL+certPath, testNow), body)
+	_, err = gw.ParseWebhook(t.Context(), g.Sign(t, body, fake.URL+certPath, webhookID, testNow), body)
 	if !fulfill.IsCode(err, fulfill.EUnauthenticated) || fake.CertFetches.Load() != 0 {
 		t.Fatalf("error = %v, fetches = %d; want unauthenticated without a fetch", err, fake.CertFetches.Load())
 	}
@@ -293,7 +247,7 @@ func TestOrderApprovedAndAuthorization(t *testing.T) {
 	g, _ := signers(t)
 	body := []byte(`{"id":"WH-A","create_time":"2026-11-03T09:59:58Z","resource_type":"checkout-order","event_type":"CHECKOUT.ORDER.APPROVED",` +
 		`"resource":{"id":"5O190127TN364715T","intent":"CAPTURE","status":"APPROVED","purchase_units":[{"reference_id":"default","custom_id":"ord_7","amount":{"currency_code":"JPY","value":"1500"}}]}}`)
-	ev, err := e.gw.ParseWebhook(t.Context(), g.sign(t, body, e.fake.URL+certPath, testNow), body)
+	ev, err := e.gw.ParseWebhook(t.Context(), g.Sign(t, body, e.fake.URL+certPath, webhookID, testNow), body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +303,7 @@ func fixedSigner(t testing.TB) *signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &signer{key: key.(*rsa.PrivateKey), certPEM: certPEM}
+	return &signer{Key: key.(*rsa.PrivateKey), CertPEM: certPEM}
 }
 
 func FuzzParseWebhook(f *testing.F) {
@@ -369,13 +323,13 @@ func FuzzParseWebhook(f *testing.F) {
 	// server and connection goroutines would add coverage noise that the
 	// fuzzer keeps trying to minimize.
 	warm := renderEvent(succeeded())
-	if _, err := e.gw.ParseWebhook(f.Context(), g.sign(f, warm, certURL, now), warm); err != nil {
+	if _, err := e.gw.ParseWebhook(f.Context(), g.Sign(f, warm, certURL, webhookID, now), warm); err != nil {
 		f.Fatal(err)
 	}
 	e.fake.Client().CloseIdleConnections()
 	e.fake.Close()
 	f.Fuzz(func(t *testing.T, body []byte, signed bool) {
-		h := g.sign(t, body, certURL, now)
+		h := g.Sign(t, body, certURL, webhookID, now)
 		if !signed {
 			h.Set(paypal.HeaderTransmissionSig, base64.StdEncoding.EncodeToString(body))
 		}

@@ -10,12 +10,16 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"hash/crc32"
 	"maps"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -23,6 +27,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/fulfill-dev/fulfill/internal/gateway/paypal"
 )
 
 // Order is the fake's record of a PayPal order.
@@ -392,4 +399,54 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Signer signs webhooks as PayPal does: SHA256withRSA over
+// transmission_id|transmission_time|webhook_id|crc32(body), with a key
+// whose self-signed certificate (CertPEM) stands in for PayPal's
+// message-verification certificate (serve it with SetWebhookKey).
+type Signer struct {
+	Key     *rsa.PrivateKey
+	CertPEM []byte
+}
+
+// NewSigner makes a 2048-bit key and a certificate valid around now.
+func NewSigner(t testing.TB, now time.Time) *Signer {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "messageverificationcerts.sandbox.paypal.com"},
+		NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(365 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Signer{Key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// Sign returns the transmission headers of body sent at at for webhookID,
+// naming certURL as PAYPAL-CERT-URL.
+func (s *Signer) Sign(t testing.TB, body []byte, certURL, webhookID string, at time.Time) http.Header {
+	t.Helper()
+	id := "b2384410-f8d2-11e8-8a4b-" + strconv.FormatInt(at.UnixNano()%1e12, 10)
+	ts := at.UTC().Format(time.RFC3339)
+	msg := id + "|" + ts + "|" + webhookID + "|" + strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10)
+	sum := sha256.Sum256([]byte(msg))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.Key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set(paypal.HeaderTransmissionID, id)
+	h.Set(paypal.HeaderTransmissionTime, ts)
+	h.Set(paypal.HeaderTransmissionSig, base64.StdEncoding.EncodeToString(sig))
+	h.Set(paypal.HeaderCertURL, certURL)
+	h.Set(paypal.HeaderAuthAlgo, "SHA256withRSA")
+	h.Set("Content-Type", "application/json")
+	return h
 }
