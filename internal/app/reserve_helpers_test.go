@@ -263,6 +263,15 @@ func (f *fixture) warehouse(code string, p fulfill.GeoPoint, bins int) {
 	})
 }
 
+// stockP1 sets up the payment tests' catalog: product P-1 with 10 units
+// in one bin of warehouse BLR (Bengaluru).
+func (f *fixture) stockP1() {
+	f.tb.Helper()
+	f.product("P-1", "")
+	f.warehouse("BLR", bengaluru, 1)
+	f.receive("P-1", "BLR", 1, 10)
+}
+
 // receive receives stock through the store (no hooks).
 func (f *fixture) receive(sku, wh string, bin int, n int64) {
 	f.tb.Helper()

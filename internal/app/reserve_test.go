@@ -397,9 +397,7 @@ func TestPaymentEvents(t *testing.T) {
 	eachEngine(t, func(t *testing.T, open opener) {
 		st := open(t)
 		f := newFixture(t, st, app.Options{})
-		f.product("P-1", "")
-		f.warehouse("BLR", bengaluru, 1)
-		f.receive("P-1", "BLR", 1, 10)
+		f.stockP1()
 		os := f.orders(6, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
 		paid, failedLate, mismatch, declined, refunded, stale := os[0], os[1], os[2], os[3], os[4], os[5]
 		// A failure stamped before the success but delivered with it (a
@@ -472,9 +470,7 @@ func TestPaymentAuthorized(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, open opener) {
 		f := newFixture(t, open(t), app.Options{})
-		f.product("P-1", "")
-		f.warehouse("BLR", bengaluru, 1)
-		f.receive("P-1", "BLR", 1, 10)
+		f.stockP1()
 		addr := fulfill.Address{Lat: 12.9, Lon: 77.6}
 		manual := f.orders(1, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: addr, capture: fulfill.CaptureManual})[0]
 		auto := f.orders(1, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: addr})[0]
@@ -508,9 +504,7 @@ func TestPaymentApproved(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, open opener) {
 		f := newFixture(t, open(t), app.Options{})
-		f.product("P-1", "")
-		f.warehouse("BLR", bengaluru, 1)
-		f.receive("P-1", "BLR", 1, 10)
+		f.stockP1()
 		os := f.orders(2, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
 		waiting, paid := os[0], os[1]
 		f.insertEvents([]*fulfill.WebhookEvent{event(paid, fulfill.PaymentSucceeded, f.now)})

@@ -48,9 +48,7 @@ func TestPoisonEventSetAside(t *testing.T) {
 	eachEngine(t, func(t *testing.T, open opener) {
 		base := open(t)
 		f := newFixture(t, base, app.Options{})
-		f.product("P-1", "")
-		f.warehouse("BLR", bengaluru, 1)
-		f.receive("P-1", "BLR", 1, 10)
+		f.stockP1()
 		os := f.orders(3, orderSpec{lines: []fulfill.AllocLine{{SKU: "P-1", Quantity: 1}}, addr: fulfill.Address{Lat: 12.9, Lon: 77.6}})
 		evs := paidEvents(f, os)
 		f.insertEvents(evs)
