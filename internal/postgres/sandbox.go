@@ -90,7 +90,7 @@ func (t *tx) UpdateSandboxIntent(ctx context.Context, si *fulfill.SandboxIntent,
 // then settles it once).
 func (t *tx) DueSandboxIntents(ctx context.Context, now time.Time, n int) ([]*fulfill.SandboxIntent, error) {
 	lock := " FOR UPDATE SKIP LOCKED"
-	if t.readOnly {
+	if t.readOnly() {
 		lock = ""
 	}
 	return t.sandboxIntents(ctx, "due sandbox intents", `SELECT `+sandboxCols+` FROM sandbox_intents

@@ -211,7 +211,7 @@ func (s *Store) View(ctx context.Context, fn func(fulfill.Tx) error) error {
 		return mapErr(err, "begin transaction")
 	}
 	defer conn.Release()
-	return fn(&tx{tx: conn, q: s.queue, readOnly: true, allocKey: s.allocKey})
+	return fn(&tx{tx: conn, q: s.queue, allocKey: s.allocKey})
 }
 
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(fulfill.Tx) error) error {

@@ -30,16 +30,17 @@ type tx struct {
 	// ptx is Update's transaction, which a job commits in; nil in View.
 	ptx pgx.Tx
 	q   *queue.Queue[pgx.Tx]
-	// readOnly is set in View: row locks (FOR UPDATE) are refused there,
-	// and a reader needs none.
-	readOnly bool
 	// allocKey is the advisory lock of LockAllocator, per schema.
 	allocKey int64
 }
 
+// readOnly reports a View's tx: row locks (FOR UPDATE) are refused
+// there, and a reader needs none.
+func (t *tx) readOnly() bool { return t.ptx == nil }
+
 // forUpdate returns " FOR UPDATE" in a read-write transaction.
 func (t *tx) forUpdate() string {
-	if t.readOnly {
+	if t.readOnly() {
 		return ""
 	}
 	return " FOR UPDATE"
@@ -49,7 +50,7 @@ var _ fulfill.Tx = (*tx)(nil)
 
 // writable refuses work that needs Update's transaction in a View.
 func (t *tx) writable(what string) error {
-	if t.ptx == nil {
+	if t.readOnly() {
 		return fulfill.Errorf(fulfill.EInternal, "%s: write in a read-only transaction", what)
 	}
 	return nil
