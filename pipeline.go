@@ -123,18 +123,6 @@ type Reservation struct {
 	CreatedAt time.Time       `json:"created_at"`
 }
 
-// Notification is a customer- or merchant-visible event queued for the
-// notification stage. DedupeKey is unique: the same event is queued once.
-type Notification struct {
-	ID        string    `json:"id"`
-	OrderID   string    `json:"order_id,omitempty"`
-	Event     string    `json:"event"`
-	DedupeKey string    `json:"dedupe_key"`
-	Payload   []byte    `json:"payload"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 // OrderFilter selects orders. Orders list newest first; Page.After is an
 // order id (ids sort by creation time).
 type OrderFilter struct {

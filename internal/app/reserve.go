@@ -846,7 +846,7 @@ func (a *App) notification(o *fulfill.Order, event, cause, suffix string) (*fulf
 	if suffix != "" {
 		key += ":" + suffix
 	}
-	return &fulfill.Notification{OrderID: o.ID, Event: event, DedupeKey: key,
+	return &fulfill.Notification{OrderID: o.ID, Event: fulfill.NotificationEvent(event), DedupeKey: key,
 		Payload: body, CreatedAt: a.clock.Now()}, nil
 }
 

@@ -242,7 +242,7 @@ func expectNote(t *testing.T, f *fixture, orderID, event string) {
 		t.Fatal(err)
 	}
 	for _, n := range notes {
-		if n.Event == event && n.DedupeKey == orderID+":"+event {
+		if string(n.Event) == event && n.DedupeKey == orderID+":"+event {
 			return
 		}
 	}

@@ -166,7 +166,7 @@ func (t *tx) AddNotifications(ctx context.Context, ns []*fulfill.Notification) e
 		if n.Status == "" {
 			n.Status = "pending"
 		}
-		id[i], ord[i], ev[i], key[i], st[i], body[i], at[i] = n.ID, n.OrderID, n.Event, n.DedupeKey, n.Status, n.Payload, n.CreatedAt
+		id[i], ord[i], ev[i], key[i], st[i], body[i], at[i] = n.ID, n.OrderID, string(n.Event), n.DedupeKey, n.Status, n.Payload, n.CreatedAt
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO notifications (`+notificationCols+`)
 		SELECT x.id, x.ord, x.ev, x.key, x.body, x.st, x.at

@@ -141,7 +141,7 @@ func testAddNotifications(t *testing.T, h Harness) {
 	})
 	var events []string
 	for _, n := range got {
-		events = append(events, n.Event)
+		events = append(events, string(n.Event))
 	}
 	if want := []string{"order.paid", "order.reserved", "order.cancelled"}; !slices.Equal(events, want) {
 		t.Fatalf("notifications = %v, want %v", events, want)
