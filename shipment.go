@@ -77,13 +77,13 @@ type TrackingEvent struct {
 // Shipment is one parcel of an order, from one warehouse, with one
 // delivery partner. A split order has several.
 type Shipment struct {
-	ID             string         `json:"id"`
-	OrderID        string         `json:"order_id"`
-	Warehouse      string         `json:"warehouse"`
-	Carrier        string         `json:"carrier"`
-	Service        string         `json:"service"`
-	TrackingNumber string         `json:"tracking_number"`
-	TrackingURL    string         `json:"tracking_url"`
+	ID             string `json:"id"`
+	OrderID        string `json:"order_id"`
+	Warehouse      string `json:"warehouse"`
+	Carrier        string `json:"carrier"`
+	Service        string `json:"service"`
+	TrackingNumber string `json:"tracking_number"`
+	TrackingURL    string `json:"tracking_url"`
 	// CarrierRef is the carrier adapter's own id of the label (what a
 	// void or a tracker names); not shown to shoppers.
 	CarrierRef        string          `json:"carrier_ref,omitempty"`
